@@ -38,6 +38,7 @@ public class BdevIo implements Deferred {
     IoCallback cb;
     Object cbArg;
     long submitNanos;
+    long latencyNanos;
     BdevIo prev;
     BdevIo next;
     /** Link of the nomem or quiesce queue the I/O waits in. */
@@ -114,6 +115,14 @@ public class BdevIo implements Deferred {
 
     public final int nvmeSc() {
         return nvmeSc;
+    }
+
+    /**
+     * Nanoseconds from submission to completion, as the bdev layer measured them for its
+     * statistics (SPDK's histogram ticks). Valid in the completion callback.
+     */
+    public final long latencyNanos() {
+        return latencyNanos;
     }
 
     public final IoChannel channel() {

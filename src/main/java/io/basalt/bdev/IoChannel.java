@@ -286,8 +286,10 @@ public final class IoChannel {
             }
         }
         boolean ok = io.status == IoStatus.SUCCESS;
+        long latency = System.nanoTime() - io.submitNanos;
+        io.latencyNanos = latency;
         if (ok) {
-            stats.record(io.type, io.numBlocks * bdev.blockSize(), System.nanoTime() - io.submitNanos);
+            stats.record(io.type, io.numBlocks * bdev.blockSize(), latency);
         } else {
             stats.recordError(io.status);
         }

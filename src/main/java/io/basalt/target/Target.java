@@ -33,7 +33,10 @@ public final class Target implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Target.class.getName());
     private static final long FINI_TIMEOUT_SECONDS = 30;
 
-    /** How to start. {@code config} and {@code embeddedConfig} are both optional (file wins). */
+    /**
+     * How to start. {@code config} and {@code embeddedConfig} are both optional (file wins).
+     * {@code socket} null runs the target without an RPC server (in-process use, e.g. basalt perf).
+     */
     public record Options(Path socket, Path config, JsonNode embeddedConfig, int[] cores, boolean waitForRpc,
                           long bufferLimitBytes, long spinNanos) {
         public static Options defaults(Path socket) {
@@ -107,11 +110,15 @@ public final class Target implements AutoCloseable {
         } else if (options.embeddedConfig() != null) {
             entries = ConfigLoader.parse(options.embeddedConfig(), "(embedded)");
         }
-        server = new RpcServer(options.socket(), rpc);
-        server.bind();
+        if (options.socket() != null) {
+            server = new RpcServer(options.socket(), rpc);
+            server.bind();
+        }
         rpc.setState(RpcRegistry.STARTUP);
         pendingConfig = ConfigLoader.replay(rpc, entries, true);
-        server.start();
+        if (server != null) {
+            server.start();
+        }
         if (!options.waitForRpc()) {
             startInit().get();
         } else {
@@ -162,6 +169,7 @@ public final class Target implements AutoCloseable {
         return Collections.unmodifiableList(subsystems);
     }
 
+    /** The RPC socket, or null when the target runs without one. */
     public Path socket() {
         return options.socket();
     }
