@@ -29,6 +29,13 @@ public final class Reactor {
     private static final System.Logger LOG = System.getLogger(Reactor.class.getName());
     /** Longest single park, so a lost wake-up can never stall the loop for long. */
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /**
+     * Most deferred items run between two Netty polls while deferred work keeps the loop busy.
+     * Bounds how long sockets, messages and timers wait behind local work (256 completions of a
+     * 4 KiB memory bdev take about 100 us), and makes Netty's per-poll cost (and the small object
+     * its io_uring handler allocates per poll when the JIT does not eliminate it) negligible per I/O.
+     */
+    static final int NETTY_POLL_DEFERRED = 256;
 
     private final int id;
     private final ReactorGroup group;
@@ -249,11 +256,22 @@ public final class Reactor {
 
     private void runLoop() {
         long idleSince = 0;
+        int deferredSinceNetty = 0;
+        boolean nettyBusy = false;
         try {
             while (true) {
-                int work = drainDeferred();
-                work += runPollers();
-                work += loop.runNow();
+                int deferred = drainDeferred();
+                int work = deferred + runPollers();
+                deferredSinceNetty += deferred;
+                // While deferred work is queued and Netty found nothing last time, poll Netty (I/O,
+                // messages, timers) only every NETTY_POLL_DEFERRED items: a self-resubmitting
+                // in-memory load then does not pay Netty's per-poll cost on every pass.
+                if (ringHead == ringTail || nettyBusy || deferredSinceNetty >= NETTY_POLL_DEFERRED) {
+                    int n = loop.runNow();
+                    nettyBusy = n > 0;
+                    deferredSinceNetty = 0;
+                    work += n;
+                }
                 iterations++;
                 if (work > 0 || ringHead != ringTail) {
                     busyIterations++;
