@@ -135,14 +135,16 @@ public final class Perf {
     private static PerfResult collect(ReactorGroup group, List<ReactorRun> runs, PerfOptions o) {
         List<PerfResult.Job> jobs = new ArrayList<>();
         long alloc = 0;
+        long cpu = 0;
         for (ReactorRun r : runs) {
             alloc = r.allocatedBytes < 0 || alloc < 0 ? -1 : alloc + r.allocatedBytes;
+            cpu = r.cpuNanos < 0 || cpu < 0 ? -1 : cpu + r.cpuNanos;
             for (PerfJob j : r.jobs) {
                 jobs.add(new PerfResult.Job(j.name(), group.core(r.reactor.id()), j.measureEnd - j.measureStart,
                         j.completed, j.failed, j.miscompares, j.latency, j.failure));
             }
         }
-        return new PerfResult(o, group.size(), jobs, alloc);
+        return new PerfResult(o, group.size(), jobs, alloc, cpu);
     }
 
     private static <T> T await(CompletableFuture<T> f, long seconds) throws InterruptedException {

@@ -32,6 +32,11 @@ public final class PerfReport {
         }
         sb.append(' ').append("=".repeat(136)).append('\n');
         row(sb, r.total());
+        double cpu = r.cpuNanosPerIo();
+        if (!Double.isNaN(cpu)) {
+            sb.append(String.format(Locale.ROOT, " Reactor CPU time while measuring: %.2f s, %.1f ns per I/O (%.0f I/Os per second of reactor CPU)%n",
+                    r.cpuNanos() / 1e9, cpu, 1e9 / cpu));
+        }
         double perIo = r.allocatedBytesPerIo();
         if (!Double.isNaN(perIo)) {
             sb.append(String.format(Locale.ROOT, " Heap allocated by the reactor threads while measuring: %d bytes, %.4f bytes per I/O%n",
@@ -67,6 +72,10 @@ public final class PerfReport {
         if (r.allocatedBytes() >= 0) {
             root.put("reactor_heap_allocated_bytes", r.allocatedBytes());
             root.put("reactor_heap_allocated_bytes_per_io", r.allocatedBytesPerIo());
+        }
+        if (r.cpuNanos() >= 0) {
+            root.put("reactor_cpu_seconds", r.cpuNanos() / 1e9);
+            root.put("reactor_cpu_ns_per_io", r.cpuNanosPerIo());
         }
         return root;
     }

@@ -13,8 +13,10 @@ import java.util.Map;
  *
  * @param allocatedBytes heap bytes the reactor threads allocated during the measurement, or -1
  *                       if some reactor's window did not complete (a job stopped early)
+ * @param cpuNanos       CPU time the reactor threads used during the measurement, or -1 (as above);
+ *                       unlike IOPS it does not count time other processes took the cores away
  */
-public record PerfResult(PerfOptions options, int reactorCount, List<Job> jobs, long allocatedBytes) {
+public record PerfResult(PerfOptions options, int reactorCount, List<Job> jobs, long allocatedBytes, long cpuNanos) {
 
     /** One job's figures; latencies in nanoseconds. */
     public record Job(String bdev, int core, long runtimeNanos, long completed, long failed, long miscompares,
@@ -70,6 +72,12 @@ public record PerfResult(PerfOptions options, int reactorCount, List<Job> jobs, 
     public double allocatedBytesPerIo() {
         long n = total().completed();
         return allocatedBytes < 0 || n == 0 ? Double.NaN : (double) allocatedBytes / n;
+    }
+
+    /** Reactor CPU nanoseconds per measured I/O; NaN when unknown. */
+    public double cpuNanosPerIo() {
+        long n = total().completed();
+        return cpuNanos < 0 || n == 0 ? Double.NaN : (double) cpuNanos / n;
     }
 
     private Summary summarize(String name, List<Job> js) {

@@ -27,7 +27,10 @@ final class ReactorRun {
     private ScheduledFuture<?> endTimer;
     /** Bytes the reactor thread allocated in the window; -1 if the window never opened. */
     long allocatedBytes = -1;
+    /** CPU time of the reactor thread in the window; -1 if the window never opened. */
+    long cpuNanos = -1;
     private long allocStart;
+    private long cpuStart;
     private boolean windowOpen;
 
     ReactorRun(Reactor reactor) {
@@ -71,12 +74,14 @@ final class ReactorRun {
             j.beginMeasure(now);
         }
         windowOpen = true;
+        cpuStart = THREADS.getCurrentThreadCpuTime();
         allocStart = THREADS.getCurrentThreadAllocatedBytes();
     }
 
     private void closeWindow() {
         if (windowOpen) {
             allocatedBytes = THREADS.getCurrentThreadAllocatedBytes() - allocStart;
+            cpuNanos = THREADS.getCurrentThreadCpuTime() - cpuStart;
             windowOpen = false;
         }
         long now = System.nanoTime();
@@ -100,6 +105,7 @@ final class ReactorRun {
         if (windowOpen) {
             windowOpen = false;
             allocatedBytes = -1;
+            cpuNanos = -1;
         }
         finished.complete(null);
     }

@@ -9,6 +9,7 @@ import io.basalt.bdev.IoType;
 import io.basalt.config.ConfigCall;
 import io.basalt.runtime.BasaltException;
 import io.basalt.runtime.Errno;
+import io.basalt.runtime.HugeMemory;
 import io.basalt.runtime.Json;
 import io.basalt.runtime.Zero;
 
@@ -18,7 +19,10 @@ import java.util.UUID;
 
 /**
  * A bdev in off-heap memory. Every I/O is a memory copy completed in the submit call (the bdev
- * layer defers the callback). Memory is zeroed at creation, so unwritten blocks read as zeroes.
+ * layer defers the callback). Memory is zeroed at creation, so unwritten blocks read as zeroes, and
+ * held in transparent huge pages where the kernel allows ({@link HugeMemory}), as SPDK's malloc
+ * bdevs live in hugepage memory: random I/O over a large bdev would otherwise miss the TLB on
+ * nearly every access (measured: a quarter to a third more CPU per 4 KiB I/O on a 1 GiB bdev).
  */
 public final class MallocBdev extends Bdev {
     private final Arena arena;
@@ -39,10 +43,10 @@ public final class MallocBdev extends Bdev {
         }
         this.arena = Arena.ofShared();
         try {
-            this.mem = arena.allocate(bytes, 4096);
-        } catch (OutOfMemoryError | IllegalArgumentException e) {
+            this.mem = HugeMemory.allocate(arena, bytes);
+        } catch (BasaltException e) {
             arena.close();
-            throw new BasaltException(Errno.ENOMEM, "cannot allocate " + bytes + " bytes for malloc bdev " + name
+            throw new BasaltException(e.errno(), "cannot allocate " + bytes + " bytes for malloc bdev " + name
                     + " (" + e.getMessage() + ")");
         }
     }
