@@ -108,13 +108,18 @@ final class PerfCommand implements Callable<Integer> {
         } catch (BasaltException e) {
             System.err.println("basalt perf: " + e.describe());
             return 1;
-        } catch (IllegalArgumentException | IllegalStateException | java.io.IOException e) {
+        } catch (java.io.IOException e) {
+            System.err.println("basalt perf: cannot read " + config + ": " + e);
+            return 1;
+        } catch (java.util.concurrent.ExecutionException e) {
+            System.err.println("basalt perf: " + e.getCause().getMessage());
+            return 1;
+        } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println("basalt perf: " + e.getMessage());
             return 1;
         }
         try {
-            System.err.println(PerfReport.banner(o, coreList.length));
-            PerfResult r = Perf.run(t.bdevs(), o);
+            PerfResult r = Perf.run(t.bdevs(), o, () -> System.err.println(PerfReport.banner(o, coreList.length)));
             if (json) {
                 System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(PerfReport.json(r)));
             } else {

@@ -39,6 +39,12 @@ public final class Perf {
      * when the options do not fit the bdevs.
      */
     public static PerfResult run(BdevLayer layer, PerfOptions o) throws InterruptedException {
+        return run(layer, o, () -> {
+        });
+    }
+
+    /** As {@link #run(BdevLayer, PerfOptions)}; {@code starting} runs once the jobs are ready, just before the I/O starts. */
+    public static PerfResult run(BdevLayer layer, PerfOptions o, Runnable starting) throws InterruptedException {
         if (Reactor.current() != null) {
             throw new IllegalStateException("perf blocks; run it off the reactors");
         }
@@ -62,6 +68,7 @@ public final class Perf {
             }
             throw e;
         }
+        starting.run();
         for (ReactorRun r : runs) {
             r.reactor.send(() -> r.start(layer, o));
         }
