@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The basalt perf benchmarks of docs/BENCHMARKS.md: 4 KiB randread and randwrite at queue depth 32
-# on a 1 GiB malloc bdev (scripts/perf-malloc.json), one reactor, 10 s measured after 1 s of
-# warm-up. Prints the machine, the load before each run, and each run's table.
+# on a 1 GiB malloc bdev (scripts/perf-malloc.json, four times the L3 cache: memory-bound) and a
+# 128 MiB one (scripts/perf-malloc-128m.json), one reactor, 10 s measured after 1 s of warm-up.
+# Prints the machine, the load before each run, and each run's table.
 #   scripts/bench-perf.sh                 both runs
 #   PERF_TIME=30 scripts/bench-perf.sh    longer runs
 # Figures taken while other work runs on the machine are wrong: this script warns when the
@@ -10,7 +11,6 @@ set -euo pipefail
 BASALT_HOME="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$BASALT_HOME"
 T=${PERF_TIME:-10}
-CFG=scripts/perf-malloc.json
 
 echo "== machine"
 echo "cpu:    $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores)"
@@ -21,8 +21,9 @@ echo "jdk:    $("$(basalt_find_jdk)/bin/java" -version 2>&1 | head -n 1)"
 echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 BASALT_LOG=warn bin/basalt perf --help > /dev/null   # builds the jar if needed, outside the runs
 
+for cfg in scripts/perf-malloc.json scripts/perf-malloc-128m.json; do
 for w in randread randwrite; do
-  cmd=(bin/basalt perf -c "$CFG" -q 32 -o 4096 -w "$w" -t "$T" -m 1)
+  cmd=(bin/basalt perf -c "$cfg" -q 32 -o 4096 -w "$w" -t "$T" -m 1)
   echo
   echo "== ${cmd[*]}"
   load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -31,4 +32,5 @@ for w in randread randwrite; do
     echo "WARNING: the machine is busy (load ${load%% *}); these figures must be taken again on a quiet machine"
   fi
   BASALT_LOG=warn "${cmd[@]}" 2>&1
+done
 done
