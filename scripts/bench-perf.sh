@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The basalt perf benchmarks of docs/BENCHMARKS.md: 4 KiB randread and randwrite at queue depth 32
-# on a 1 GiB malloc bdev (scripts/perf-malloc.json, four times the L3 cache: memory-bound) and a
-# 128 MiB one (scripts/perf-malloc-128m.json), one reactor, 10 s measured after 1 s of warm-up.
+# on a 1 GiB malloc bdev (scripts/perf-malloc.json, 32 times the L3 cache: memory-bound) and a
+# 128 MiB one (scripts/perf-malloc-128m.json), and a null bdev (scripts/perf-null.json: the data
+# path without the copy), one reactor, 10 s measured after 1 s of warm-up.
 # Prints the machine, the load before each run, and each run's table.
-#   scripts/bench-perf.sh                 both runs
+#   scripts/bench-perf.sh                 all six runs
 #   PERF_TIME=30 scripts/bench-perf.sh    longer runs
 # Figures taken while other work runs on the machine are wrong: this script warns when the
 # 1-minute load average is above 0.5 (it cannot tell you why).
@@ -21,7 +22,7 @@ echo "jdk:    $("$(basalt_find_jdk)/bin/java" -version 2>&1 | head -n 1)"
 echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 BASALT_LOG=warn bin/basalt perf --help > /dev/null   # builds the jar if needed, outside the runs
 
-for cfg in scripts/perf-malloc.json scripts/perf-malloc-128m.json; do
+for cfg in scripts/perf-malloc.json scripts/perf-malloc-128m.json scripts/perf-null.json; do
 for w in randread randwrite; do
   cmd=(bin/basalt perf -c "$cfg" -q 32 -o 4096 -w "$w" -t "$T" -m 1)
   echo
