@@ -10,6 +10,9 @@ import io.basalt.bdev.nullbdev.NullModule;
 import io.basalt.bdev.nullbdev.NullRpc;
 import io.basalt.config.ConfigLoader;
 import io.basalt.config.Subsystem;
+import io.basalt.nbd.NbdRpc;
+import io.basalt.nbd.NbdServer;
+import io.basalt.nbd.NbdSubsystem;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.rpc.RpcServer;
 import io.basalt.rpc.RpcSyntax;
@@ -73,6 +76,10 @@ public final class Target implements AutoCloseable {
         NullRpc.register(rpc, nul);
 
         subsystems.add(new BdevSubsystem(bdevs));
+
+        NbdServer nbd = new NbdServer(reactors, bdevs);
+        NbdRpc.register(rpc, nbd);
+        subsystems.add(new NbdSubsystem(nbd));
     }
 
     /** The command-line syntax of every method a target serves (for {@code basalt rpc}). */
@@ -82,6 +89,7 @@ public final class Target implements AutoCloseable {
         BdevRpc.syntax(r);
         MallocRpc.syntax(r);
         NullRpc.syntax(r);
+        NbdRpc.syntax(r);
         return r;
     }
 
