@@ -1,5 +1,6 @@
 package io.basalt.bdev;
 
+import io.basalt.runtime.BasaltException;
 import io.basalt.runtime.Errno;
 import io.basalt.runtime.Reactor;
 
@@ -41,13 +42,17 @@ public abstract class StackedBdev extends Bdev implements IoCallback {
 
     /**
      * Opens {@code baseName} for writing, claims it for {@code module}, builds the stacked bdev
-     * with {@code make} and registers it. Anything failing leaves the base as it was (closed,
-     * unclaimed): -19 if the base is absent, -1 if it is claimed or open for writing elsewhere,
-     * -17 if the new name or uuid is taken. For modules' create methods; application reactor only.
+     * {@code name} with {@code make} and registers it. Anything failing leaves the base as it was
+     * (closed, unclaimed): -17 if the name (checked first) or the uuid is taken, -19 if the base is
+     * absent, -1 if it is claimed or open for writing elsewhere. For modules' create methods;
+     * application reactor only.
      */
-    public static <B extends StackedBdev> B create(BdevLayer layer, BdevModule module, String baseName,
+    public static <B extends StackedBdev> B create(BdevLayer layer, BdevModule module, String name, String baseName,
                                                       Function<BdevDesc, B> make) {
         layer.reactors().app().assertInReactor();
+        if (layer.nameTaken(name)) {
+            throw new BasaltException(Errno.EEXIST, "bdev " + name + " already exists");
+        }
         BaseEvents events = new BaseEvents();
         BdevDesc d = layer.open(baseName, true, events);
         try {

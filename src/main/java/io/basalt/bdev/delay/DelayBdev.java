@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * timeouts). A period-0 poller completes what is due, across the four FIFOs in due order, while
  * the reactor is awake; since a parked reactor runs no pollers, one reactor timer per channel is
  * kept armed for the earliest due time. It is re-armed only when an earlier time appears or when
- * it fires, so a steady stream of I/O costs no timer per I/O.
+ * it fires, so I/O arriving while it is armed costs nothing; a lone I/O at queue depth 1 still
+ * costs one Netty scheduled task (the only allocation on this path).
  *
  * <p>A reset aborts every I/O waiting out its delay (as SPDK), then resets the base. When the bdev
  * is being removed, waiting I/Os complete at once with their base result (SPDK keeps them
@@ -39,28 +40,9 @@ import java.util.concurrent.TimeUnit;
  * the poller and the timer belong to their channel's reactor.
  */
 public final class DelayBdev extends StackedBdev {
-    /** SPDK's latency_type names; the index of the FIFO an I/O waits in. */
+    /** The FIFO an I/O waits in; SPDK's latency_type names are the lower-case constant names. */
     public enum LatencyType {
-        AVG_READ("avg_read"), P99_READ("p99_read"), AVG_WRITE("avg_write"), P99_WRITE("p99_write");
-
-        private final String json;
-
-        LatencyType(String json) {
-            this.json = json;
-        }
-
-        public String json() {
-            return json;
-        }
-
-        public static LatencyType fromJson(String s) {
-            for (LatencyType t : values()) {
-                if (t.json.equals(s)) {
-                    return t;
-                }
-            }
-            return null;
-        }
+        AVG_READ, P99_READ, AVG_WRITE, P99_WRITE
     }
 
     /** Largest latency accepted, in µs (keeps due times far from overflow). */

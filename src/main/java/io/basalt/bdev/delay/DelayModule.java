@@ -29,10 +29,7 @@ public final class DelayModule implements BdevModule {
      */
     public DelayBdev create(String name, String baseName, UUID uuid, long avgReadUs, long p99ReadUs,
                             long avgWriteUs, long p99WriteUs) {
-        if (layer.nameTaken(name)) {
-            throw new BasaltException(Errno.EEXIST, "bdev " + name + " already exists");
-        }
-        return StackedBdev.create(layer, this, baseName,
+        return StackedBdev.create(layer, this, name, baseName,
                 d -> new DelayBdev(this, name, uuid, d, avgReadUs, p99ReadUs, avgWriteUs, p99WriteUs));
     }
 

@@ -6,6 +6,8 @@ import io.basalt.rpc.RpcException;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.rpc.RpcSyntax;
 
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.UUID;
 
 /** bdev_delay_create / bdev_delay_delete / bdev_delay_update_latency: decode, check, call the module. */
@@ -38,11 +40,10 @@ public final class DelayRpc {
                 p -> module.delete(p.name()).thenApply(v -> true));
         rpc.register("bdev_delay_update_latency", UpdateLatencyParams.class, RpcRegistry.RUNTIME, p -> {
             String m = "bdev_delay_update_latency";
-            DelayBdev.LatencyType t = DelayBdev.LatencyType.fromJson(p.latencyType());
-            if (t == null) {
-                throw RpcException.invalidParams(m + ": latency_type '" + p.latencyType()
-                        + "' must be one of avg_read, p99_read, avg_write, p99_write");
-            }
+            DelayBdev.LatencyType t = Arrays.stream(DelayBdev.LatencyType.values())
+                    .filter(x -> x.name().toLowerCase(Locale.ROOT).equals(p.latencyType())).findFirst()
+                    .orElseThrow(() -> RpcException.invalidParams(m + ": latency_type '" + p.latencyType()
+                            + "' must be one of avg_read, p99_read, avg_write, p99_write"));
             long us = latency(m, "latency_us", p.latencyUs());
             module.require(p.delayBdevName()).setLatency(t, us);
             return true;

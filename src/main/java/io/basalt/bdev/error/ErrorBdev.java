@@ -44,28 +44,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * reactor; held I/O lives in its channel and is touched only by that channel's reactor.
  */
 public final class ErrorBdev extends StackedBdev {
-    /** What an injection does, with SPDK's names. */
+    /** What an injection does; SPDK's names are the lower-case constant names. */
     public enum ErrorType {
-        FAILURE("failure"), PENDING("pending"), CORRUPT_DATA("corrupt_data"), NOMEM("nomem");
-
-        private final String json;
-
-        ErrorType(String json) {
-            this.json = json;
-        }
-
-        public String json() {
-            return json;
-        }
-
-        public static ErrorType fromJson(String s) {
-            for (ErrorType t : values()) {
-                if (t.json.equals(s)) {
-                    return t;
-                }
-            }
-            return null;
-        }
+        FAILURE, PENDING, CORRUPT_DATA, NOMEM
     }
 
     /** The I/O types errors can be injected into (SPDK's error_vector entries that are used). */

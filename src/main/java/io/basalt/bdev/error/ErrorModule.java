@@ -32,10 +32,7 @@ public final class ErrorModule implements BdevModule {
      */
     public ErrorBdev create(String baseName, UUID uuid) {
         String name = PREFIX + baseName;
-        if (layer.nameTaken(name)) {
-            throw new BasaltException(Errno.EEXIST, "bdev " + name + " already exists");
-        }
-        return StackedBdev.create(layer, this, baseName, d -> new ErrorBdev(this, name, uuid, d, baseName));
+        return StackedBdev.create(layer, this, name, baseName, d -> new ErrorBdev(this, name, uuid, d, baseName));
     }
 
     /** Unregisters an error bdev; -19 if there is none of that name. */

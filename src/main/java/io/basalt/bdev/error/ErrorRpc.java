@@ -7,6 +7,8 @@ import io.basalt.rpc.RpcException;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.rpc.RpcSyntax;
 
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -92,11 +94,10 @@ public final class ErrorRpc {
             default -> throw RpcException.invalidParams(m + ": io_type '" + p.ioType()
                     + "' must be one of read, write, unmap, flush, all, clear");
         }
-        ErrorBdev.ErrorType et = ErrorBdev.ErrorType.fromJson(p.errorType());
-        if (et == null) {
-            throw RpcException.invalidParams(m + ": error_type '" + p.errorType()
-                    + "' must be one of failure, pending, corrupt_data, nomem");
-        }
+        ErrorBdev.ErrorType et = Arrays.stream(ErrorBdev.ErrorType.values())
+                .filter(e -> e.name().toLowerCase(Locale.ROOT).equals(p.errorType())).findFirst()
+                .orElseThrow(() -> RpcException.invalidParams(m + ": error_type '" + p.errorType()
+                        + "' must be one of failure, pending, corrupt_data, nomem"));
         long num = p.num() == null ? 1 : p.num();
         if (num < 0 || num > MAX_NUM) {
             throw RpcException.invalidParams(m + ": num must be between 0 and " + MAX_NUM);
