@@ -179,6 +179,31 @@ class NbdClientsIT {
     }
 
     @Test
+    void errorsInjectedThroughAnErrorBdevReachTheClientAndTheTargetLivesOn() throws Exception {
+        target.rpc("bdev_malloc_create", "{\"name\":\"eb\",\"num_blocks\":2048,\"block_size\":4096}");
+        ok(target.cli("bdev_error_create", "eb"));
+        var s = target.cli("nbd_start_disk", "EE_eb", "127.0.0.1:0");
+        ok(s);
+        String uri = s.stdout().trim();
+        ok(run("qemu-io", "-f", "raw", "-c", "write -P 0x77 0 64k", uri));
+
+        ok(target.cli("bdev_error_inject_error", "EE_eb", "read", "failure", "-n", "1"));
+        var read = run("qemu-io", "-f", "raw", "-c", "read -P 0x77 0 64k", uri);
+        assertThat(read.stdout() + read.stderr()).contains("read failed: Input/output error");
+        ok(target.cli("bdev_error_inject_error", "EE_eb", "write", "failure", "-n", "1"));
+        var write = run("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 4k", uri);
+        assertThat(write.stdout() + write.stderr()).contains("write failed: Input/output error");
+
+        // The injected errors are spent: the data is intact and the export serves on.
+        var again = run("qemu-io", "-f", "raw", "-c", "read -P 0x77 0 64k", uri);
+        ok(again);
+        assertThat(again.stdout()).doesNotContain("failed");
+        assertThat(target.rpc("spdk_get_version", (String) null).get("version").asText()).startsWith("SPDK");
+        ok(target.cli("nbd_stop_disk", uri));
+        ok(target.cli("bdev_error_delete", "EE_eb"));
+    }
+
+    @Test
     void rpcNamingAndErrors() throws Exception {
         target.rpc("bdev_malloc_create", "{\"name\":\"named\",\"num_blocks\":256,\"block_size\":512}");
         String sock = dir.resolve("shared.sock").toString();
