@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.basalt.bdev.BdevLayer;
 import io.basalt.bdev.BdevRpc;
 import io.basalt.bdev.BdevSubsystem;
+import io.basalt.bdev.aio.AioModule;
+import io.basalt.bdev.aio.AioRpc;
 import io.basalt.bdev.malloc.MallocModule;
 import io.basalt.bdev.malloc.MallocRpc;
 import io.basalt.bdev.nullbdev.NullModule;
@@ -64,13 +66,16 @@ public final class Target implements AutoCloseable {
     private void wire() {
         MallocModule malloc = new MallocModule(bdevs);
         NullModule nul = new NullModule(bdevs);
+        AioModule aio = new AioModule(bdevs);
         bdevs.addModule(malloc);
         bdevs.addModule(nul);
+        bdevs.addModule(aio);
 
         FrameworkRpc.register(rpc, this);
         BdevRpc.register(rpc, bdevs);
         MallocRpc.register(rpc, malloc);
         NullRpc.register(rpc, nul);
+        AioRpc.register(rpc, aio);
 
         subsystems.add(new BdevSubsystem(bdevs));
     }
@@ -82,6 +87,7 @@ public final class Target implements AutoCloseable {
         BdevRpc.syntax(r);
         MallocRpc.syntax(r);
         NullRpc.syntax(r);
+        AioRpc.syntax(r);
         return r;
     }
 

@@ -1,0 +1,209 @@
+package io.basalt.bdev.aio;
+
+import io.basalt.bdev.BdevIo;
+import io.basalt.bdev.IoStatus;
+import io.basalt.bdev.IoType;
+import io.basalt.runtime.Errno;
+import io.basalt.runtime.Reactor;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An aio bdev's per-reactor channel context: its engine, the table of its I/O by tag, and the
+ * rules for reading results. The rules are the point of this class (field failure S2 came from
+ * getting them wrong):
+ * <ul>
+ *   <li>a positive result is progress, never an error: a short read or write continues with the
+ *       rest of the request until it is all done;</li>
+ *   <li>0 bytes for a read means the file ended before the bdev (it shrank under us): EIO;</li>
+ *   <li>-EAGAIN, -EINTR and -ENOMEM (and -EBUSY when submitting) are transient: the I/O goes back
+ *       to the bdev layer's out-of-memory retry ({@link IoStatus#NOMEM}), never to the caller;</li>
+ *   <li>any other negative result fails the I/O with that errno, logged once with the request
+ *       (at most ten lines a second per channel; the rest are counted in the next line).</li>
+ * </ul>
+ *
+ * <p>Threading: the channel's reactor only.
+ */
+final class AioChannel implements AioEngine.Completion {
+    private static final System.Logger LOG = System.getLogger(AioChannel.class.getName());
+    /** Largest read or write handed to the kernel at once; longer ones continue like short ones. */
+    static final long MAX_CHUNK = 1L << 30;
+    /** Tags travel in io_uring's 16-bit user data. */
+    private static final int MAX_TAGS = 1 << 16;
+    private static final long LOG_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int LOGS_PER_WINDOW = 10;
+
+    private final AioBdev bdev;
+    private final Reactor reactor;
+    private final AioEngine engine;
+    private AioIo[] table = new AioIo[64];
+    private int tags;
+    private int opsInFlight;
+    /** RESETs waiting for this channel's operations to drain (rare: allocation is fine). */
+    private final ArrayDeque<BdevIo> resets = new ArrayDeque<>();
+    private long logWindowStart;
+    private int logsInWindow;
+    private int suppressed;
+
+    AioChannel(AioBdev bdev, Reactor reactor, AioEngine.Factory engines) {
+        this.bdev = bdev;
+        this.reactor = reactor;
+        this.engine = engines.create(reactor, this);
+    }
+
+    /** Starts an I/O the bdev layer validated. */
+    void submit(AioIo io) {
+        if (io.tag < 0) {
+            addTag(io);
+        }
+        io.done = 0;
+        switch (io.type()) {
+            case READ, WRITE -> {
+                if (!io.buffer().isNative()) {
+                    fail(io, Errno.EFAULT, "the buffer is not native memory");
+                    return;
+                }
+                transfer(io);
+            }
+            case FLUSH -> start(io, AioEngine.FSYNC, 0, 0, 0, AioEngine.FSYNC_DATASYNC);
+            case UNMAP -> start(io, AioEngine.FALLOCATE, io.offsetBytes(), 0, io.lengthBytes(), bdev.unmapMode());
+            case WRITE_ZEROES -> start(io, AioEngine.FALLOCATE, io.offsetBytes(), 0, io.lengthBytes(),
+                    bdev.writeZeroesMode());
+            case RESET -> {
+                // File I/O cannot be taken back: a reset waits until this channel's is done.
+                if (opsInFlight == 0) {
+                    io.complete(IoStatus.SUCCESS);
+                } else {
+                    resets.add(io);
+                }
+            }
+            default -> fail(io, Errno.EOPNOTSUPP, "not supported");
+        }
+    }
+
+    private void addTag(AioIo io) {
+        if (tags == MAX_TAGS) {
+            throw new IllegalStateException("more than " + MAX_TAGS + " I/O objects on one aio channel");
+        }
+        if (tags == table.length) {
+            AioIo[] n = new AioIo[table.length * 2];
+            System.arraycopy(table, 0, n, 0, tags);
+            table = n;
+        }
+        io.tag = tags;
+        table[tags++] = io;
+    }
+
+    /** Submits the rest of a read or write (all of it the first time). */
+    private void transfer(AioIo io) {
+        long n = Math.min(io.lengthBytes() - io.done, MAX_CHUNK);
+        long address = io.buffer().address() + io.bufferOffset() + io.done;
+        boolean read = io.type() == IoType.READ;
+        int flags = !read && io.fua() ? AioEngine.RWF_DSYNC : 0;
+        start(io, read ? AioEngine.READ : AioEngine.WRITE, io.offsetBytes() + io.done, address, n, flags);
+    }
+
+    private void start(AioIo io, int op, long offset, long address, long length, int flags) {
+        int rc = engine.submit(io.tag, op, bdev.fd(), offset, address, length, flags);
+        if (rc == 0) {
+            io.opInFlight = true;
+            opsInFlight++;
+            return;
+        }
+        int e = -rc;
+        if (e == Errno.EAGAIN || e == Errno.EBUSY || e == Errno.ENOMEM || e == Errno.EINTR) {
+            io.complete(IoStatus.NOMEM);
+        } else {
+            fail(io, e, "could not be submitted");
+        }
+    }
+
+    @Override
+    public void complete(int tag, int result) {
+        AioIo io = tag < tags ? table[tag] : null;
+        if (io == null || !io.opInFlight) {
+            LOG.log(System.Logger.Level.ERROR, "aio bdev " + bdev.name() + ": result " + result
+                    + " for tag " + tag + ", which has no operation in flight; ignored");
+            return;
+        }
+        io.opInFlight = false;
+        opsInFlight--;
+        try {
+            finish(io, result);
+        } finally {
+            if (opsInFlight == 0 && !resets.isEmpty()) {
+                while (!resets.isEmpty()) {
+                    resets.poll().complete(IoStatus.SUCCESS);
+                }
+            }
+        }
+    }
+
+    private void finish(AioIo io, int result) {
+        if (result < 0) {
+            int e = -result;
+            if (e == Errno.EAGAIN || e == Errno.EINTR || e == Errno.ENOMEM) {
+                io.complete(IoStatus.NOMEM);
+            } else {
+                fail(io, e, "failed");
+            }
+            return;
+        }
+        IoType t = io.type();
+        if (t != IoType.READ && t != IoType.WRITE) {
+            io.complete(IoStatus.SUCCESS);
+            return;
+        }
+        long asked = Math.min(io.lengthBytes() - io.done, MAX_CHUNK);
+        if (result == 0) {
+            fail(io, Errno.EIO, t == IoType.READ
+                    ? "reached the end of the file after " + io.done + " bytes (is the file shorter than the bdev?)"
+                    : "made no progress after " + io.done + " bytes");
+            return;
+        }
+        if (result > asked) {
+            fail(io, Errno.EIO, "got " + result + " bytes for " + asked + " asked");
+            return;
+        }
+        io.done += result;
+        if (io.done < io.lengthBytes()) {
+            transfer(io);
+        } else {
+            io.complete(IoStatus.SUCCESS);
+        }
+    }
+
+    private void fail(AioIo io, int errno, String what) {
+        long now = System.nanoTime();
+        if (logsInWindow == 0 || now - logWindowStart >= LOG_WINDOW_NANOS) {
+            logWindowStart = now;
+            logsInWindow = 0;
+        }
+        if (logsInWindow < LOGS_PER_WINDOW) {
+            logsInWindow++;
+            String more = suppressed > 0 ? " (and " + suppressed + " earlier failures on this channel not logged)" : "";
+            suppressed = 0;
+            LOG.log(System.Logger.Level.ERROR, "aio bdev " + bdev.name() + " (" + bdev.filename() + ") on " + reactor
+                    + ": " + io.type() + " of " + io.lengthBytes() + " bytes at offset " + io.offsetBytes() + " "
+                    + what + ": errno " + errno + " (" + Errno.text(errno) + ")" + more);
+        } else {
+            suppressed++;
+        }
+        io.fail(errno);
+    }
+
+    /** Operations in flight in the engine (for tests and diagnostics). */
+    int opsInFlight() {
+        return opsInFlight;
+    }
+
+    /** Releases the engine; the bdev layer calls this only once no I/O is in flight. */
+    void close() {
+        if (opsInFlight != 0) {
+            LOG.log(System.Logger.Level.ERROR, "aio bdev " + bdev.name() + ": channel closed with " + opsInFlight
+                    + " operations in flight");
+        }
+        engine.close();
+    }
+}
