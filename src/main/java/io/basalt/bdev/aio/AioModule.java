@@ -40,7 +40,16 @@ public final class AioModule implements BdevModule {
     });
     private PoolEngine.Workers workers;
 
-    /** What bdev_aio_create asks for; {@code blockSize} 0 = detect, {@code uuid} null = random. */
+    /**
+     * What bdev_aio_create asks for; {@code blockSize} 0 = detect, {@code uuid} null = random.
+     *
+     * <p>{@code fallocate} keeps SPDK's meaning: "support unmap and write zeroes with fallocate"
+     * (SPDK maps them to FALLOC_FL_PUNCH_HOLE and FALLOC_FL_ZERO_RANGE and offers neither
+     * without it). It is not a preallocation of the file at create, as the first design had it:
+     * a client that sends SPDK's flag must get SPDK's behaviour, and an operator who
+     * preallocated a file to be safe from ENOSPC does not want holes punched in it unasked,
+     * which is why unmap stays off by default.
+     */
     public record Options(String filename, String name, int blockSize, boolean readonly, boolean fallocate,
                           UUID uuid) {
     }

@@ -3,6 +3,7 @@ package io.basalt.bdev.aio;
 import io.basalt.bdev.BdevDesc;
 import io.basalt.bdev.BdevEvent;
 import io.basalt.bdev.IoStatus;
+import io.basalt.bdev.IoType;
 import io.basalt.runtime.BasaltException;
 import io.basalt.runtime.Errno;
 import io.basalt.testing.ReactorFixture;
@@ -15,6 +16,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -175,10 +177,10 @@ class AioLifecycleTest {
             MemorySegment buf = arena.allocate(8192, 4096);
             AioTestKit.fill(buf, 0, 0, 4096, 99);
             AioTestKit.Result res = AioTestKit.run(fx, 0, d, buf, List.of(Req.write(0, 8, 0),
-                    Req.of(io.basalt.bdev.IoType.UNMAP, 0, 8), Req.read(8, 8, 4096)), 3);
+                    Req.of(IoType.UNMAP, 0, 8), Req.read(8, 8, 4096)), 3);
             assertThat(res.status()).containsExactly(IoStatus.INVALID, IoStatus.INVALID, IoStatus.SUCCESS);
-            assertThat(buf.asSlice(4096, 4096).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
-                    .isEqualTo(java.util.Arrays.copyOfRange(data, 4096, 8192));
+            assertThat(AioTestKit.bytes(buf.asSlice(4096, 4096)))
+                    .isEqualTo(Arrays.copyOfRange(data, 4096, 8192));
             assertThat(Files.readAllBytes(p)).isEqualTo(data);
             fx.on(0, () -> {
                 d.close();
@@ -230,6 +232,63 @@ class AioLifecycleTest {
                     .satisfies(e -> assertThat(((BasaltException) e).errno()).isEqualTo(Errno.ENODEV));
             create(fx, m, opts(p, "del1"));
             assertThat(openFds(p)).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A block device (a loop device with 4 KiB sectors over a file, where losetup is allowed):
+     * the block size comes from BLKSSZGET, the size from BLKGETSIZE64, and with fallocate the
+     * kernel's zero-range and punch-hole work on it.
+     */
+    @Test
+    void blockDeviceGeometryAndFallocate() throws Exception {
+        Path backing = file(16L << 20);
+        String dev = losetup(backing);
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev != null, "no loop device (losetup needs root)");
+        try (ReactorFixture fx = new ReactorFixture(1); Arena arena = Arena.ofConfined()) {
+            AioModule m = module(fx, LinuxSyscalls.INSTANCE);
+            AioBdev b = create(fx, m, new AioModule.Options(dev, "loop0", 0, false, true, null));
+            assertThat(b.blockSize()).isEqualTo(4096);
+            assertThat(b.numBlocks()).isEqualTo(4096);
+            assertThat(b.directIo()).isTrue();
+            var ds = b.toJson().get("driver_specific").get("aio");
+            assertThat(ds.get("file_type").asText()).isEqualTo("block_device");
+            assertThat(ds.get("write_zeroes").asText()).isEqualTo("zero_range");
+            assertThat(ds.get("unmap").asText()).isEqualTo("punch_hole");
+            assertThat(createFails(fx, m, new AioModule.Options(dev, "loop1", 512, false, false, null)).errno())
+                    .isEqualTo(Errno.EINVAL);
+
+            BdevDesc d = AioTestKit.open(fx, "loop0");
+            MemorySegment buf = arena.allocate(64 * 4096, 4096);
+            AioTestKit.fill(buf, 0, 0, 64 * 4096, 31);
+            AioTestKit.Result res = AioTestKit.run(fx, 0, d, buf, List.of(Req.write(0, 64, 0),
+                    Req.of(IoType.WRITE_ZEROES, 8, 8), Req.of(IoType.UNMAP, 32, 8), Req.of(IoType.FLUSH, 0, 0),
+                    Req.read(0, 64, 0)), 1);
+            assertThat(res.status()).containsOnly(IoStatus.SUCCESS);
+            byte[] want = new byte[64 * 4096];
+            for (int i = 0; i < want.length; i++) {
+                want[i] = i >= 8 * 4096 && i < 16 * 4096 || i >= 32 * 4096 && i < 40 * 4096 ? 0
+                        : AioTestKit.pattern(i, 31);
+            }
+            assertThat(AioTestKit.bytes(buf)).isEqualTo(want);
+            fx.on(0, () -> {
+                d.close();
+                return null;
+            });
+        } finally {
+            new ProcessBuilder("losetup", "-d", dev).inheritIO().start().waitFor();
+        }
+    }
+
+    /** Attaches a loop device with 4 KiB sectors; null where that is not allowed. */
+    private static String losetup(Path backing) {
+        try {
+            Process p = new ProcessBuilder("losetup", "-f", "--show", "--sector-size", "4096", backing.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).trim();
+            return p.waitFor() == 0 && out.startsWith("/dev/") ? out : null;
+        } catch (Exception e) {
+            return null;
         }
     }
 }

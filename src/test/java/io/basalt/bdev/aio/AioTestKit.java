@@ -1,5 +1,7 @@
 package io.basalt.bdev.aio;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.basalt.bdev.BdevDesc;
 import io.basalt.bdev.BdevEventHandler;
 import io.basalt.bdev.IoCallback;
@@ -7,6 +9,7 @@ import io.basalt.bdev.IoChannel;
 import io.basalt.bdev.IoStatus;
 import io.basalt.bdev.IoType;
 import io.basalt.runtime.Errno;
+import io.basalt.runtime.Json;
 import io.basalt.testing.ReactorFixture;
 
 import java.io.IOException;
@@ -50,6 +53,11 @@ final class AioTestKit {
         }
     }
 
+    /** The bytes of a segment. */
+    static byte[] bytes(MemorySegment m) {
+        return m.toArray(ValueLayout.JAVA_BYTE);
+    }
+
     /** The whole file, read with plain Java. */
     static byte[] readFile(Path p) throws IOException {
         return Files.readAllBytes(p);
@@ -81,8 +89,11 @@ final class AioTestKit {
         }
     }
 
-    /** Statuses and errnos by request, and the most engine operations seen in flight at once. */
-    record Result(IoStatus[] status, int[] errno, int peakOps) {
+    /**
+     * Statuses and errnos by request, the most engine operations seen in flight at once, and the
+     * channel's bdev_get_iostat counters at the end of the run.
+     */
+    record Result(IoStatus[] status, int[] errno, int peakOps, JsonNode stats) {
         long count(IoStatus s) {
             return Arrays.stream(status).filter(x -> x == s).count();
         }
@@ -137,8 +148,10 @@ final class AioTestKit {
                     s[2] = Math.max(s[2], a.opsInFlight());
                 }
                 if (s[1] == n && !f.isDone()) {
+                    ObjectNode stats = Json.object();
+                    ch.stats().toJson(stats);
                     desc.putIoChannel(ch);
-                    f.complete(new Result(st, er, s[2]));
+                    f.complete(new Result(st, er, s[2], stats));
                 }
             };
             pump[0].run();
