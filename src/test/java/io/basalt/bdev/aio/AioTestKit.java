@@ -1,6 +1,5 @@
 package io.basalt.bdev.aio;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.basalt.bdev.BdevDesc;
 import io.basalt.bdev.BdevEventHandler;
@@ -90,10 +89,10 @@ final class AioTestKit {
     }
 
     /**
-     * Statuses and errnos by request, the most engine operations seen in flight at once, and the
-     * channel's bdev_get_iostat counters at the end of the run.
+     * Statuses and errnos by request, the most engine operations seen in flight at once, and how
+     * often the bdev layer retried an I/O for NOMEM during the run.
      */
-    record Result(IoStatus[] status, int[] errno, int peakOps, JsonNode stats) {
+    record Result(IoStatus[] status, int[] errno, int peakOps, long nomemRetries) {
         long count(IoStatus s) {
             return Arrays.stream(status).filter(x -> x == s).count();
         }
@@ -113,6 +112,7 @@ final class AioTestKit {
                       IntConsumer completed) throws Exception {
         return fx.onAsync(reactor, () -> {
             IoChannel ch = desc.getIoChannel();
+            long retriesBefore = nomemRetries(ch);
             CompletableFuture<Result> f = new CompletableFuture<>();
             int n = reqs.size();
             IoStatus[] st = new IoStatus[n];
@@ -148,15 +148,21 @@ final class AioTestKit {
                     s[2] = Math.max(s[2], a.opsInFlight());
                 }
                 if (s[1] == n && !f.isDone()) {
-                    ObjectNode stats = Json.object();
-                    ch.stats().toJson(stats);
+                    long retries = nomemRetries(ch) - retriesBefore;
                     desc.putIoChannel(ch);
-                    f.complete(new Result(st, er, s[2], stats));
+                    f.complete(new Result(st, er, s[2], retries));
                 }
             };
             pump[0].run();
             return f;
         });
+    }
+
+    /** The channel's nomem_retries counter (the channel may live on from an earlier run). */
+    private static long nomemRetries(IoChannel ch) {
+        ObjectNode o = Json.object();
+        ch.stats().toJson(o);
+        return o.get("nomem_retries").asLong();
     }
 
     /** Opens {@code name} for writing on the application reactor. */
