@@ -145,6 +145,15 @@ public abstract class Bdev {
      */
     protected abstract void destruct(Runnable done);
 
+    /**
+     * Unregistration has started: new opens fail and every descriptor is being told REMOVE. Runs
+     * once, on the application reactor, before {@link #destruct}. A module that holds I/O back on
+     * purpose (an injected hang, an added latency) completes it here; otherwise the channels never
+     * drain and the bdev can never be destructed.
+     */
+    protected void unregistering() {
+    }
+
     /** Per-reactor module state for a new channel; runs on that reactor. */
     protected Object createChannelContext(Reactor reactor) {
         return null;

@@ -6,6 +6,10 @@ import io.basalt.bdev.BdevRpc;
 import io.basalt.bdev.BdevSubsystem;
 import io.basalt.bdev.aio.AioModule;
 import io.basalt.bdev.aio.AioRpc;
+import io.basalt.bdev.delay.DelayModule;
+import io.basalt.bdev.delay.DelayRpc;
+import io.basalt.bdev.error.ErrorModule;
+import io.basalt.bdev.error.ErrorRpc;
 import io.basalt.bdev.malloc.MallocModule;
 import io.basalt.bdev.malloc.MallocRpc;
 import io.basalt.bdev.nullbdev.NullModule;
@@ -67,15 +71,21 @@ public final class Target implements AutoCloseable {
         MallocModule malloc = new MallocModule(bdevs);
         NullModule nul = new NullModule(bdevs);
         AioModule aio = new AioModule(bdevs);
+        ErrorModule error = new ErrorModule(bdevs);
+        DelayModule delay = new DelayModule(bdevs);
         bdevs.addModule(malloc);
         bdevs.addModule(nul);
         bdevs.addModule(aio);
+        bdevs.addModule(error);
+        bdevs.addModule(delay);
 
         FrameworkRpc.register(rpc, this);
         BdevRpc.register(rpc, bdevs);
         MallocRpc.register(rpc, malloc);
         NullRpc.register(rpc, nul);
         AioRpc.register(rpc, aio);
+        ErrorRpc.register(rpc, error);
+        DelayRpc.register(rpc, delay);
 
         subsystems.add(new BdevSubsystem(bdevs));
     }
@@ -88,6 +98,8 @@ public final class Target implements AutoCloseable {
         MallocRpc.syntax(r);
         NullRpc.syntax(r);
         AioRpc.syntax(r);
+        ErrorRpc.syntax(r);
+        DelayRpc.syntax(r);
         return r;
     }
 
