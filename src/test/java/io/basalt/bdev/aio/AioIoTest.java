@@ -60,6 +60,42 @@ class AioIoTest {
         return fx.onAsync(0, () -> m.create(new AioModule.Options(p.toString(), name, 0, false, fallocate, null)));
     }
 
+    /** Real reactors with one aio bdev over {@code p}, open for writing; closes both. */
+    private record Env(ReactorFixture fx, AioBdev bdev, BdevDesc desc) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            try {
+                fx.on(0, () -> {
+                    desc.close();
+                    return null;
+                });
+            } finally {
+                fx.close();
+            }
+        }
+    }
+
+    private static Env env(int reactors, AioSyscalls sys, AioEngine.Factory engines, Path p, String name,
+                           boolean fallocate) throws Exception {
+        ReactorFixture fx = new ReactorFixture(reactors);
+        return env(fx, sys == null ? null : module(fx, sys, engines), p, name, fallocate);
+    }
+
+    /** With the given reactors, and the module the target would make ({@code m} null). */
+    private static Env env(ReactorFixture fx, AioModule m, Path p, String name, boolean fallocate) throws Exception {
+        try {
+            if (m == null) {
+                m = new AioModule(fx.bdevs);
+                fx.bdevs.addModule(m);
+            }
+            AioBdev b = create(fx, m, p, name, fallocate);
+            return new Env(fx, b, AioTestKit.open(fx, name));
+        } catch (Exception | Error e) {
+            fx.close();
+            throw e;
+        }
+    }
+
     private static JsonNode driverSpecific(AioBdev b) {
         return b.toJson().get("driver_specific").get("aio");
     }
@@ -72,15 +108,15 @@ class AioIoTest {
     void manyIosInFlightPerReactorRoundTrip() throws Exception {
         long size = 16L << 20;
         Path p = file(size);
-        try (ReactorFixture fx = new ReactorFixture(2)) {
-            FaultyEngines engines = new FaultyEngines(AioModule.ringEngines());
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, engines);
-            AioBdev b = create(fx, m, p, "aio0", false);
+        FaultyEngines engines = new FaultyEngines(AioModule.ringEngines());
+        try (Env env = env(2, LinuxSyscalls.INSTANCE, engines, p, "aio0", false)) {
+            ReactorFixture fx = env.fx();
+            AioBdev b = env.bdev();
+            BdevDesc d = env.desc();
             assertThat(b.blockSize()).isEqualTo(BS);
             assertThat(b.numBlocks()).isEqualTo(size / BS);
             assertThat(b.directIo()).isTrue();
             assertThat(driverSpecific(b).get("engine").asText()).isEqualTo("io_uring");
-            BdevDesc d = AioTestKit.open(fx, "aio0");
 
             long half = b.numBlocks() / 2;
             MemorySegment[] bufs = new MemorySegment[2];
@@ -123,10 +159,6 @@ class AioIoTest {
             assertThat(fl.status()).containsExactly(IoStatus.SUCCESS);
             assertThat(engines.ops).anyMatch(o -> o.op() == AioEngine.FSYNC && o.flags() == AioEngine.FSYNC_DATASYNC);
             assertThat(AioTestKit.readFile(p)).isEqualTo(expect);
-            fx.on(0, () -> {
-                d.close();
-                return null;
-            });
         }
     }
 
@@ -164,11 +196,11 @@ class AioIoTest {
     void shortTransfersAreContinuedNeverFailed() throws Exception {
         long size = 2L << 20;
         Path p = file(size);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, eng);
-            AioBdev b = create(fx, m, p, "short0", false);
-            BdevDesc d = AioTestKit.open(fx, "short0");
+        FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
+        try (Env e = env(1, LinuxSyscalls.INSTANCE, eng, p, "short0", false)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             MemorySegment buf = arena.allocate(size, 4096);
             eng.fault = new FaultyEngines.Fault() {
                 @Override
@@ -194,7 +226,6 @@ class AioIoTest {
             assertThat(r.count(IoStatus.SUCCESS)).isEqualTo(r.status().length);
             assertThat(eng.count(AioEngine.READ)).isEqualTo(b.numBlocks());
             assertThat(AioTestKit.bytes(buf)).isEqualTo(expected(size, 3));
-            close(fx, d);
         }
     }
 
@@ -213,26 +244,26 @@ class AioIoTest {
     void bufferedFallbackTakesOddShortCountsAndUnalignedBuffers() throws Exception {
         long size = 1L << 20;
         Path p = file(size);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            FaultySyscalls sys = new FaultySyscalls();
-            sys.refuseDirect = true;
-            FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
-            eng.fault = new FaultyEngines.Fault() {
-                @Override
-                public long length(FaultyEngines.Op op) {
-                    boolean rw = op.op() == AioEngine.READ || op.op() == AioEngine.WRITE;
-                    return rw ? Math.min(op.length(), 1000) : op.length();
-                }
-            };
-            AioModule m = module(fx, sys, eng);
-            AioBdev b = create(fx, m, p, "buf0", false);
+        FaultySyscalls sys = new FaultySyscalls();
+        sys.refuseDirect = true;
+        FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
+        eng.fault = new FaultyEngines.Fault() {
+            @Override
+            public long length(FaultyEngines.Op op) {
+                boolean rw = op.op() == AioEngine.READ || op.op() == AioEngine.WRITE;
+                return rw ? Math.min(op.length(), 1000) : op.length();
+            }
+        };
+        try (Env e = env(1, sys, eng, p, "buf0", false)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             assertThat(b.directIo()).isFalse();
             assertThat(b.requiredAlignment()).isEqualTo(1);
             assertThat(driverSpecific(b).get("direct_io").asBoolean()).isFalse();
             assertThat(driverSpecific(b).get("buffered_reason").asText()).contains("O_DIRECT");
             assertThat(sys.openFlags.getLast() & AioSyscalls.O_DIRECT).isZero();
 
-            BdevDesc d = AioTestKit.open(fx, "buf0");
             MemorySegment buf = arena.allocate(size + 3, 4096);
             List<Req> writes = new ArrayList<>();
             for (long blk = 0; blk < b.numBlocks(); blk += 16) {
@@ -252,7 +283,6 @@ class AioIoTest {
             AioTestKit.Result r = AioTestKit.run(fx, 0, d, buf, reads, 32);
             assertThat(r.count(IoStatus.SUCCESS)).isEqualTo(reads.size());
             assertThat(AioTestKit.bytes(buf.asSlice(3, size))).isEqualTo(expected(size, 5));
-            close(fx, d);
         }
     }
 
@@ -260,11 +290,11 @@ class AioIoTest {
     @Test
     void negativeResultFailsTheIoWithThatErrno() throws Exception {
         Path p = file(1L << 20);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, eng);
-            create(fx, m, p, "err0", false);
-            BdevDesc d = AioTestKit.open(fx, "err0");
+        FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
+        try (Env e = env(1, LinuxSyscalls.INSTANCE, eng, p, "err0", false)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             MemorySegment buf = arena.allocate(64 * 1024, 4096);
             eng.fault = new FaultyEngines.Fault() {
                 @Override
@@ -297,7 +327,6 @@ class AioIoTest {
             assertThat(res.errno()[3]).isEqualTo(Errno.ENOSPC);
             assertThat(res.status()[8]).isEqualTo(IoStatus.FAILED);
             assertThat(res.errno()[8]).isEqualTo(Errno.EBADF);
-            close(fx, d);
         }
     }
 
@@ -309,11 +338,11 @@ class AioIoTest {
     void transientErrorsAreRetriedNotReported() throws Exception {
         long size = 1L << 20;
         Path p = file(size);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, eng);
-            AioBdev b = create(fx, m, p, "again0", false);
-            BdevDesc d = AioTestKit.open(fx, "again0");
+        FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
+        try (Env e = env(1, LinuxSyscalls.INSTANCE, eng, p, "again0", false)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             MemorySegment buf = arena.allocate(size, 4096);
             AtomicInteger refusals = new AtomicInteger();
             AtomicInteger rewrites = new AtomicInteger();
@@ -340,7 +369,6 @@ class AioIoTest {
             assertThat(AioTestKit.bytes(buf)).isEqualTo(expected(size, 7));
             // Submit refusals: 15 (every other one of the first 30); rewritten results: 7.
             assertThat(w.nomemRetries() + r.nomemRetries()).isEqualTo(15 + 7);
-            close(fx, d);
         }
     }
 
@@ -385,10 +413,11 @@ class AioIoTest {
     void unmapPunchesHoleAndWriteZeroesZeroesRange() throws Exception {
         long size = 4L << 20;
         Path p = file(size);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, eng);
-            AioBdev b = create(fx, m, p, "fa0", true);
+        FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
+        try (Env e = env(1, LinuxSyscalls.INSTANCE, eng, p, "fa0", true)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             assertThat(driverSpecific(b).get("unmap").asText()).isEqualTo("punch_hole");
             assertThat(driverSpecific(b).get("write_zeroes").asText()).isEqualTo("zero_range");
             assertThat(b.toJson().get("supported_io_types").get("unmap").asBoolean()).isTrue();
@@ -397,7 +426,6 @@ class AioIoTest {
             assertThat(Files.size(p)).isEqualTo(size);
             assertThat(allocated(p)).isZero();
 
-            BdevDesc d = AioTestKit.open(fx, "fa0");
             MemorySegment buf = arena.allocate(size, 4096);
             AioTestKit.fill(buf, 0, 0, size, 9);
             AioTestKit.Result w = AioTestKit.run(fx, 0, d, buf, List.of(Req.write(0, b.numBlocks(), 0),
@@ -421,7 +449,6 @@ class AioIoTest {
             assertThat(r.count(IoStatus.SUCCESS)).isEqualTo(r.status().length);
             assertThat(AioTestKit.bytes(buf)).isEqualTo(want);
             assertThat(AioTestKit.readFile(p)).isEqualTo(want);
-            close(fx, d);
         }
     }
 
@@ -438,22 +465,21 @@ class AioIoTest {
     @Test
     void withoutFallocateUnmapIsNotOffered() throws Exception {
         Path p = file(1L << 20);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, eng);
-            AioBdev b = create(fx, m, p, "nofa0", false);
+        FaultyEngines eng = new FaultyEngines(AioModule.ringEngines());
+        try (Env e = env(1, LinuxSyscalls.INSTANCE, eng, p, "nofa0", false)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             JsonNode types = b.toJson().get("supported_io_types");
             assertThat(types.get("unmap").asBoolean()).isFalse();
             assertThat(types.get("write_zeroes").asBoolean()).isFalse();
             assertThat(types.get("flush").asBoolean()).isTrue();
             assertThat(types.get("reset").asBoolean()).isTrue();
-            BdevDesc d = AioTestKit.open(fx, "nofa0");
             AioTestKit.Result res = AioTestKit.run(fx, 0, d, null, List.of(Req.of(IoType.UNMAP, 0, 8),
                     Req.of(IoType.WRITE_ZEROES, 0, 8)), 2);
             assertThat(res.status()).containsOnly(IoStatus.INVALID);
             assertThat(res.errno()).containsOnly(Errno.EOPNOTSUPP);
             assertThat(eng.count(AioEngine.FALLOCATE)).isZero();
-            close(fx, d);
         }
     }
 
@@ -465,12 +491,12 @@ class AioIoTest {
                 "no writable /dev/shm");
         Path p = AioTestKit.sparseFile(shm, 1L << 20);
         files.add(p);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, AioModule.ringEngines());
-            AioBdev b = create(fx, m, p, "shm0", true);
+        try (Env e = env(1, LinuxSyscalls.INSTANCE, AioModule.ringEngines(), p, "shm0", true)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             assertThat(driverSpecific(b).get("unmap").asText()).isEqualTo("punch_hole");
             assertThat(driverSpecific(b).get("write_zeroes").asText()).isEqualTo("punch_hole");
-            BdevDesc d = AioTestKit.open(fx, "shm0");
             MemorySegment buf = arena.allocate(1L << 20, 4096);
             AioTestKit.fill(buf, 0, 0, 1L << 20, 11);
             AioTestKit.Result res = AioTestKit.run(fx, 0, d, buf, List.of(Req.write(0, b.numBlocks(), 0),
@@ -479,7 +505,6 @@ class AioIoTest {
             byte[] want = expected(1L << 20, 11);
             Arrays.fill(want, 100 * BS, 400 * BS, (byte) 0);
             assertThat(AioTestKit.bytes(buf)).isEqualTo(want);
-            close(fx, d);
         }
     }
 
@@ -487,19 +512,18 @@ class AioIoTest {
     @Test
     void readPastEndOfFileIsEio() throws Exception {
         Path p = file(1L << 20);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, AioModule.ringEngines());
-            AioBdev b = create(fx, m, p, "eof0", false);
+        try (Env e = env(1, LinuxSyscalls.INSTANCE, AioModule.ringEngines(), p, "eof0", false)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             try (var raf = new RandomAccessFile(p.toFile(), "rw")) {
                 raf.setLength(512 * 1024);
             }
-            BdevDesc d = AioTestKit.open(fx, "eof0");
             MemorySegment buf = arena.allocate(8192, 4096);
             AioTestKit.Result res = AioTestKit.run(fx, 0, d, buf, List.of(Req.read(0, 8, 0),
                     Req.read(b.numBlocks() - 8, 8, 4096)), 2);
             assertThat(res.status()).containsExactly(IoStatus.SUCCESS, IoStatus.FAILED);
             assertThat(res.errno()[1]).isEqualTo(Errno.EIO);
-            close(fx, d);
         }
     }
 
@@ -512,12 +536,12 @@ class AioIoTest {
         long size = 2L << 20;
         Path p = file(size);
         PoolEngine.Workers workers = new PoolEngine.Workers(2, 16);
-        try (ReactorFixture fx = new ReactorFixture(2)) {
-            FaultyEngines eng = new FaultyEngines(AioModule.poolEngines(LinuxSyscalls.INSTANCE, workers));
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, eng);
-            AioBdev b = create(fx, m, p, "pool0", true);
+        FaultyEngines eng = new FaultyEngines(AioModule.poolEngines(LinuxSyscalls.INSTANCE, workers));
+        try (Env e = env(2, LinuxSyscalls.INSTANCE, eng, p, "pool0", true)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             assertThat(driverSpecific(b).get("engine").asText()).isEqualTo("thread_pool");
-            BdevDesc d = AioTestKit.open(fx, "pool0");
             MemorySegment buf = arena.allocate(size, 4096);
             List<Req> writes = new ArrayList<>();
             for (long blk = 0; blk < b.numBlocks(); blk += 8) {
@@ -537,7 +561,6 @@ class AioIoTest {
             assertThat(r.count(IoStatus.SUCCESS)).isEqualTo(r.status().length);
             assertThat(AioTestKit.bytes(buf)).isEqualTo(want);
             assertThat(AioTestKit.readFile(p)).isEqualTo(want);
-            close(fx, d);
         } finally {
             workers.shutdown();
         }
@@ -547,10 +570,10 @@ class AioIoTest {
     @Test
     void resetWaitsForOperationsInFlight() throws Exception {
         Path p = file(1L << 20);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, AioModule.ringEngines());
-            create(fx, m, p, "rst0", false);
-            BdevDesc d = AioTestKit.open(fx, "rst0");
+        try (Env e = env(1, LinuxSyscalls.INSTANCE, AioModule.ringEngines(), p, "rst0", false)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             MemorySegment buf = arena.allocate(1L << 20, 4096);
             List<Req> reqs = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
@@ -561,7 +584,6 @@ class AioIoTest {
             AioTestKit.Result res = AioTestKit.run(fx, 0, d, buf, reqs, 32, order::add);
             assertThat(res.status()).containsOnly(IoStatus.SUCCESS);
             assertThat(order.getLast()).as("the reset completes last").isEqualTo(16);
-            close(fx, d);
         }
     }
 
@@ -579,13 +601,12 @@ class AioIoTest {
         } finally {
             System.clearProperty("basalt.transport");
         }
-        try (ReactorFixture fx = made) {
+        try (Env e = env(made, null, p, "epoll0", false)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             assertThat(fx.reactors.transport()).isEqualTo(Transport.EPOLL);
-            AioModule m = new AioModule(fx.bdevs);
-            fx.bdevs.addModule(m);
-            AioBdev b = create(fx, m, p, "epoll0", false);
             assertThat(driverSpecific(b).get("engine").asText()).isEqualTo("thread_pool");
-            BdevDesc d = AioTestKit.open(fx, "epoll0");
             MemorySegment buf = arena.allocate(1L << 20, 4096);
             AioTestKit.fill(buf, 0, 0, 1L << 20, 17);
             List<Req> writes = new ArrayList<>();
@@ -597,7 +618,6 @@ class AioIoTest {
             AioTestKit.Result r = AioTestKit.run(fx, 0, d, buf, readAll(b.numBlocks(), 64), 32);
             assertThat(r.count(IoStatus.SUCCESS)).isEqualTo(r.status().length);
             assertThat(AioTestKit.bytes(buf)).isEqualTo(expected(1L << 20, 17));
-            close(fx, d);
         }
     }
 
@@ -610,10 +630,10 @@ class AioIoTest {
     void queueDeeperThanTheRing() throws Exception {
         long size = 4L << 20;
         Path p = file(size);
-        try (ReactorFixture fx = new ReactorFixture(1)) {
-            AioModule m = module(fx, LinuxSyscalls.INSTANCE, AioModule.ringEngines());
-            AioBdev b = create(fx, m, p, "deep0", false);
-            BdevDesc d = AioTestKit.open(fx, "deep0");
+        try (Env e = env(1, LinuxSyscalls.INSTANCE, AioModule.ringEngines(), p, "deep0", false)) {
+            ReactorFixture fx = e.fx();
+            AioBdev b = e.bdev();
+            BdevDesc d = e.desc();
             MemorySegment buf = arena.allocate(size, 4096);
             AioTestKit.fill(buf, 0, 0, size, 19);
             List<Req> writes = new ArrayList<>();
@@ -628,7 +648,6 @@ class AioIoTest {
             AioTestKit.Result r = AioTestKit.run(fx, 0, d, buf, readAll(b.numBlocks(), 1), 2048);
             assertThat(r.count(IoStatus.SUCCESS)).isEqualTo(r.status().length);
             assertThat(AioTestKit.bytes(buf)).isEqualTo(expected(size, 19));
-            close(fx, d);
         }
     }
 }
