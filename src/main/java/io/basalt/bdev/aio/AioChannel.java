@@ -1,6 +1,5 @@
 package io.basalt.bdev.aio;
 
-import io.basalt.bdev.BdevIo;
 import io.basalt.bdev.IoStatus;
 import io.basalt.bdev.IoType;
 import io.basalt.runtime.Errno;
@@ -40,8 +39,10 @@ final class AioChannel implements AioEngine.Completion {
     private AioIo[] table = new AioIo[64];
     private int tags;
     private int opsInFlight;
-    /** RESETs waiting for this channel's operations to drain (rare: allocation is fine). */
-    private final ArrayDeque<BdevIo> resets = new ArrayDeque<>();
+    /** RESETs, the first one waiting for I/O in progress when it started (rare: allocation is fine). */
+    private final ArrayDeque<AioIo> resets = new ArrayDeque<>();
+    private boolean resetActive;
+    private int resetWaitsFor;
     private long logWindowStart;
     private int logsInWindow;
     private int suppressed;
@@ -79,6 +80,14 @@ final class AioChannel implements AioEngine.Completion {
             addTag(io);
         }
         io.done = 0;
+        if (io.type() == IoType.RESET) {
+            resets.add(io);
+            if (!resetActive) {
+                startReset();
+            }
+            return;
+        }
+        io.inProgress = true;
         switch (io.type()) {
             case READ, WRITE -> {
                 if (!io.buffer().isNative()) {
@@ -91,15 +100,57 @@ final class AioChannel implements AioEngine.Completion {
             case UNMAP -> start(io, AioEngine.FALLOCATE, io.offsetBytes(), 0, io.lengthBytes(), bdev.unmapMode());
             case WRITE_ZEROES -> start(io, AioEngine.FALLOCATE, io.offsetBytes(), 0, io.lengthBytes(),
                     bdev.writeZeroesMode());
-            case RESET -> {
-                // File I/O cannot be taken back: a reset waits until this channel's is done.
-                if (opsInFlight == 0) {
-                    io.complete(IoStatus.SUCCESS);
-                } else {
-                    resets.add(io);
-                }
-            }
             default -> fail(io, Errno.EOPNOTSUPP, "not supported");
+        }
+    }
+
+    /**
+     * File I/O cannot be taken back: a RESET completes once the I/O in progress on this channel
+     * when it started has completed. Later I/O does not hold it up, so it cannot starve under
+     * load. RESETs run one after the other.
+     */
+    private void startReset() {
+        resetActive = true;
+        resetWaitsFor = 0;
+        for (int i = 0; i < tags; i++) {
+            AioIo io = table[i];
+            if (io.inProgress) {
+                io.resetWaits = true;
+                resetWaitsFor++;
+            }
+        }
+        if (resetWaitsFor == 0) {
+            finishReset();
+        }
+    }
+
+    private void finishReset() {
+        AioIo r = resets.poll();
+        resetActive = false;
+        r.complete(IoStatus.SUCCESS);
+        // Its callback may have submitted (and started) another RESET already.
+        if (!resetActive && !resets.isEmpty()) {
+            startReset();
+        }
+    }
+
+    private void end(AioIo io, IoStatus status) {
+        end(io, status, 0);
+    }
+
+    /** Ends an I/O (not a RESET); every completion goes through here. */
+    private void end(AioIo io, IoStatus status, int errno) {
+        // Nothing of io is touched after it completes: the layer may hand the object out again.
+        boolean waited = io.resetWaits;
+        io.resetWaits = false;
+        io.inProgress = false;
+        if (status == IoStatus.FAILED) {
+            io.fail(errno);
+        } else {
+            io.complete(status);
+        }
+        if (waited && --resetWaitsFor == 0) {
+            finishReset();
         }
     }
 
@@ -134,7 +185,7 @@ final class AioChannel implements AioEngine.Completion {
         }
         int e = -rc;
         if (e == Errno.EAGAIN || e == Errno.EBUSY || e == Errno.ENOMEM || e == Errno.EINTR) {
-            io.complete(IoStatus.NOMEM);
+            end(io, IoStatus.NOMEM);
         } else {
             fail(io, e, "could not be submitted");
         }
@@ -150,22 +201,14 @@ final class AioChannel implements AioEngine.Completion {
         }
         io.opInFlight = false;
         opsInFlight--;
-        try {
-            finish(io, result);
-        } finally {
-            if (opsInFlight == 0 && !resets.isEmpty()) {
-                while (!resets.isEmpty()) {
-                    resets.poll().complete(IoStatus.SUCCESS);
-                }
-            }
-        }
+        finish(io, result);
     }
 
     private void finish(AioIo io, int result) {
         if (result < 0) {
             int e = -result;
             if (e == Errno.EAGAIN || e == Errno.EINTR || e == Errno.ENOMEM) {
-                io.complete(IoStatus.NOMEM);
+                end(io, IoStatus.NOMEM);
             } else {
                 fail(io, e, "failed");
             }
@@ -173,7 +216,7 @@ final class AioChannel implements AioEngine.Completion {
         }
         IoType t = io.type();
         if (t != IoType.READ && t != IoType.WRITE) {
-            io.complete(IoStatus.SUCCESS);
+            end(io, IoStatus.SUCCESS);
             return;
         }
         long asked = Math.min(io.lengthBytes() - io.done, MAX_CHUNK);
@@ -191,7 +234,7 @@ final class AioChannel implements AioEngine.Completion {
         if (io.done < io.lengthBytes()) {
             transfer(io);
         } else {
-            io.complete(IoStatus.SUCCESS);
+            end(io, IoStatus.SUCCESS);
         }
     }
 
@@ -211,7 +254,7 @@ final class AioChannel implements AioEngine.Completion {
         } else {
             suppressed++;
         }
-        io.fail(errno);
+        end(io, IoStatus.FAILED, errno);
     }
 
     /** Operations in flight in the engine (for tests and diagnostics). */

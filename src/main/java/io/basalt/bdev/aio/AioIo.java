@@ -13,4 +13,8 @@ final class AioIo extends BdevIo {
     long done;
     /** An engine operation of this I/O is in flight. */
     boolean opInFlight;
+    /** Submitted to the channel and not yet completed (RESETs excepted). */
+    boolean inProgress;
+    /** The channel's current RESET waits for this I/O. */
+    boolean resetWaits;
 }
