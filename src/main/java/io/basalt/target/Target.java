@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.basalt.bdev.BdevLayer;
 import io.basalt.bdev.BdevRpc;
 import io.basalt.bdev.BdevSubsystem;
+import io.basalt.bdev.aio.AioModule;
+import io.basalt.bdev.aio.AioRpc;
 import io.basalt.bdev.delay.DelayModule;
 import io.basalt.bdev.delay.DelayRpc;
 import io.basalt.bdev.error.ErrorModule;
@@ -71,10 +73,12 @@ public final class Target implements AutoCloseable {
     private void wire() {
         MallocModule malloc = new MallocModule(bdevs);
         NullModule nul = new NullModule(bdevs);
+        AioModule aio = new AioModule(bdevs);
         ErrorModule error = new ErrorModule(bdevs);
         DelayModule delay = new DelayModule(bdevs);
         bdevs.addModule(malloc);
         bdevs.addModule(nul);
+        bdevs.addModule(aio);
         bdevs.addModule(error);
         bdevs.addModule(delay);
 
@@ -82,6 +86,7 @@ public final class Target implements AutoCloseable {
         BdevRpc.register(rpc, bdevs);
         MallocRpc.register(rpc, malloc);
         NullRpc.register(rpc, nul);
+        AioRpc.register(rpc, aio);
         ErrorRpc.register(rpc, error);
         DelayRpc.register(rpc, delay);
 
@@ -99,6 +104,7 @@ public final class Target implements AutoCloseable {
         BdevRpc.syntax(r);
         MallocRpc.syntax(r);
         NullRpc.syntax(r);
+        AioRpc.syntax(r);
         ErrorRpc.syntax(r);
         DelayRpc.syntax(r);
         NbdRpc.syntax(r);
