@@ -33,6 +33,17 @@ class NbdClientsIT {
                 t.rpc("bdev_malloc_create", "{\"name\":\"" + name + "\",\"num_blocks\":" + (mib * 256)
                         + ",\"block_size\":4096}");
             }
+        },
+        AIO {
+            @Override
+            void create(TargetProcess t, String name, int mib, Path dir) throws Exception {
+                Path file = dir.resolve(name + ".img");
+                try (var raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+                    raf.setLength((long) mib << 20);
+                }
+                t.rpc("bdev_aio_create", "{\"name\":\"" + name + "\",\"filename\":\"" + file
+                        + "\",\"block_size\":4096,\"fallocate\":true}");
+            }
         };
 
         abstract void create(TargetProcess t, String name, int mib, Path dir) throws Exception;
@@ -201,6 +212,33 @@ class NbdClientsIT {
         assertThat(target.rpc("spdk_get_version", (String) null).get("version").asText()).startsWith("SPDK");
         ok(target.cli("nbd_stop_disk", uri));
         ok(target.cli("bdev_error_delete", "EE_eb"));
+    }
+
+    @Test
+    void dataWrittenAndFlushedToAnAioBdevSurvivesKill9() throws Exception {
+        Path saved = dir.resolve("aio-saved.json");
+        String uri;
+        byte[] before;
+        TargetProcess t = TargetProcess.start("nbd-aio-kill1");
+        try {
+            Backend.AIO.create(t, "durable", MIB, dir);
+            uri = t.cli("nbd_start_disk", "durable", "unix:" + dir.resolve("durable.sock")).stdout().trim();
+            Files.writeString(saved, t.cli("save_config").stdout());
+            // Plain writes then a FLUSH, and a FUA write: both must be on disk when acknowledged.
+            ok(run("qemu-io", "-f", "raw", "-c", "write -P 0x5e 0 4M", "-c", "flush", "-c", "write -f -P 0x6f 4M 1M",
+                    uri));
+            before = Files.readAllBytes(dir.resolve("durable.img"));
+        } finally {
+            t.kill9();
+        }
+        assertThat(before[0]).isEqualTo((byte) 0x5e);
+        try (TargetProcess t2 = TargetProcess.start("nbd-aio-kill2", "-c", saved.toString())) {
+            assertThat(t2.rpc("nbd_get_disks", (String) null).get(0).get("nbd_device").asText()).isEqualTo(uri);
+            var r = run("qemu-io", "-f", "raw", "-c", "read -P 0x5e 0 4M", "-c", "read -P 0x6f 4M 1M",
+                    "-c", "read -P 0 5M 1M", uri);
+            ok(r);
+            assertThat(r.stdout()).doesNotContain("verification failed");
+        }
     }
 
     @Test
