@@ -242,6 +242,31 @@ class NbdClientsIT {
     }
 
     @Test
+    void stopAnswersTheRequestsInFlightBeforeItCloses() throws Exception {
+        target.rpc("bdev_malloc_create", "{\"name\":\"sd\",\"num_blocks\":1024,\"block_size\":4096}");
+        ok(target.cli("bdev_delay_create", "-b", "sd", "-d", "slowsd", "-r", "1000000", "-t", "1000000", "-w", "1000000",
+                "-n", "1000000"));
+        String uri = target.cli("nbd_start_disk", "slowsd", "127.0.0.1:0").stdout().trim();
+        Process reader = new ProcessBuilder("qemu-io", "-f", "raw", "-c", "read -P 0 0 64k", uri)
+                .redirectErrorStream(true).start();
+        try {
+            // Stop once the read is in the delay bdev; it must still be answered, then the socket closes.
+            while (target.rpc("bdev_get_iostat", "{\"name\":\"sd\"}").get("bdevs").get(0).get("num_read_ops").asLong() == 0
+                    && target.rpc("nbd_get_disks", (String) null).size() > 0 && reader.isAlive()) {
+                Thread.sleep(20);
+            }
+            ok(target.cli("nbd_stop_disk", uri));
+            assertThat(reader.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            String out = new String(reader.getInputStream().readAllBytes());
+            assertThat(reader.exitValue()).as(out).isZero();
+            assertThat(out).contains("read 65536/65536 bytes at offset 0");
+        } finally {
+            reader.destroyForcibly();
+        }
+        ok(target.cli("bdev_delay_delete", "slowsd"));
+    }
+
+    @Test
     void rpcNamingAndErrors() throws Exception {
         target.rpc("bdev_malloc_create", "{\"name\":\"named\",\"num_blocks\":256,\"block_size\":512}");
         String sock = dir.resolve("shared.sock").toString();
