@@ -262,6 +262,57 @@ class NbdServerTest {
     }
 
     @Test
+    void aFullBufferPoolPausesTheConnectionInsteadOfFailingIt() throws Exception {
+        // Room for two 4 MiB buffers only: pipelined 4 MiB writes and reads must wait for each other.
+        try (io.basalt.runtime.ReactorGroup small = io.basalt.runtime.ReactorGroup.start(new int[] {0}, 8L << 20,
+                io.basalt.runtime.ReactorGroup.DEFAULT_SPIN_NANOS)) {
+            io.basalt.bdev.BdevLayer layer = new io.basalt.bdev.BdevLayer(small);
+            MallocModule m = new MallocModule(layer);
+            layer.addModule(m);
+            NbdServer s = new NbdServer(small, layer);
+            String uri = small.app().callAsync(() -> {
+                m.create("big", null, 4096, 8192, 4096, 0);
+                return s.start("big", "127.0.0.1:0", false);
+            }).get(30, java.util.concurrent.TimeUnit.SECONDS);
+            int n = 6;
+            int len = 4 << 20;
+            try (NbdWire w = go(port(uri), "big", false)) {
+                // Replies are read while requests are sent: the server stops reading a client that
+                // does not take its replies, as a real client would.
+                var replies = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        int errors = 0;
+                        for (int k = 0; k < 2 * n; k++) {
+                            assertThat(w.in.readInt()).isEqualTo(SIMPLE_REPLY_MAGIC);
+                            errors += w.in.readInt() != 0 ? 1 : 0;
+                            if (w.in.readLong() >= 100) {
+                                w.in.readFully(new byte[len]);
+                            }
+                        }
+                        return errors;
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                for (int i = 0; i < n; i++) {
+                    w.request(0, CMD_WRITE, i, (long) i * len, len, pattern(len, i));
+                    w.request(0, CMD_READ, 100 + i, (long) i * len, len, null);
+                }
+                assertThat(replies.get(60, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+            }
+            // Everything written is there, read back on a fresh connection.
+            try (NbdWire w = go(port(uri), "big", false)) {
+                for (int i = 0; i < n; i++) {
+                    w.request(0, CMD_READ, i, (long) i * len, len, null);
+                    assertThat(w.simpleReply(len).data()).isEqualTo(pattern(len, i));
+                }
+            }
+            s.fini().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            layer.fini().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void stopAndRemovalCloseConnectionsAndFreeTheName() throws Exception {
         String uri = start("m0", "127.0.0.1:0", false);
         int port = port(uri);
