@@ -51,6 +51,9 @@ public final class NbdServer {
         }
     }
 
+    /** The protocol's limit for the advertised minimum block size (the bdev block size). */
+    private static final int MAX_MINIMUM_BLOCK = 65536;
+
     private final ReactorGroup reactors;
     private final BdevLayer bdevs;
     private final Reactor app;
@@ -85,7 +88,11 @@ public final class NbdServer {
         NbdAddress.Device d = NbdAddress.parseDevice(device);
         String name = d.exportName() != null ? d.exportName() : bdevName;
         checkName(name);
-        bdevs.require(bdevName);
+        int blockSize = bdevs.require(bdevName).blockSize();
+        if (blockSize > MAX_MINIMUM_BLOCK) {
+            throw new BasaltException(Errno.EINVAL, "bdev " + bdevName + " has " + blockSize + "-byte blocks; NBD's"
+                    + " minimum block size is at most " + MAX_MINIMUM_BLOCK);
+        }
         ListenerSlot slot = findSlot(d.address());
         if (slot != null && slot.names.contains(name)) {
             throw new BasaltException(Errno.EEXIST, "export " + name + " already exists on " + slot.address().listenString());
