@@ -11,8 +11,10 @@ import io.basalt.runtime.ReactorGroup;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -63,7 +65,7 @@ public final class NbdServer {
     private final Map<NbdAddress, CompletableFuture<Void>> unbinding = new HashMap<>();
     private final List<NbdExport> exports = new ArrayList<>();
     /** Exports waiting for their listener; a REMOVE meanwhile takes them out of here. */
-    private final java.util.Set<NbdExport> starting = new java.util.HashSet<>();
+    private final Set<NbdExport> starting = new HashSet<>();
     /** Exports being stopped, with the future of their stop. */
     private final Map<NbdExport, CompletableFuture<Void>> stopping = new HashMap<>();
     private boolean shutDown;

@@ -22,6 +22,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -515,7 +516,7 @@ final class TransmissionHandler extends ChannelInboundHandlerAdapter implements 
         r.releaseBuffers(pool);
         r.clear();
         if (freeCount == free.length) {
-            free = java.util.Arrays.copyOf(free, free.length * 2);
+            free = Arrays.copyOf(free, free.length * 2);
         }
         free[freeCount++] = r;
         inflight--;
