@@ -39,7 +39,11 @@ public abstract class Bdev {
     /** One slot per reactor; each slot touched only by its reactor (count under the lock). */
     IoChannel[] channels;
     int channelCount;
-    final IoStats retiredStats = new IoStats();
+    /**
+     * Statistics of destroyed channels, one slot per reactor: a channel retires on its own reactor,
+     * and collecting reads a slot on that reactor too, so no I/O is counted twice or missed.
+     */
+    IoStats[] retiredStats;
     final List<LockedRange> lockedRanges = new ArrayList<>();
     ClaimType claimType;
     BdevModule claimModule;
@@ -230,7 +234,15 @@ public abstract class Bdev {
                 ch.addLock(lr, null);
             }
         }
-        ch.setCtx(createChannelContext(r));
+        try {
+            ch.setCtx(createChannelContext(r));
+        } catch (RuntimeException | Error e) {
+            synchronized (layer) {
+                channelCount--;
+            }
+            layer.maybeDestruct(this);
+            throw e;
+        }
         ch.refs = 1;
         channels[r.id()] = ch;
         return ch;
@@ -260,7 +272,7 @@ public abstract class Bdev {
         } finally {
             channels[ch.reactor.id()] = null;
             synchronized (layer) {
-                retiredStats.add(ch.stats);
+                retiredStats[ch.reactor.id()].add(ch.stats);
                 channelCount--;
             }
             layer.maybeDestruct(this);
@@ -336,17 +348,14 @@ public abstract class Bdev {
      * are gone. Completes on the calling reactor.
      */
     public final CompletableFuture<IoStats> collectStats() {
-        IoStats sum;
-        synchronized (layer) {
-            sum = retiredStats.copy();
-        }
-        IoStats total = sum;
+        IoStats total = new IoStats();
         return layer.reactors().forEach(r -> {
+            synchronized (layer) {
+                total.add(retiredStats[r.id()]);
+            }
             IoChannel ch = channels[r.id()];
             if (ch != null && !ch.destroyed) {
-                synchronized (total) {
-                    total.add(ch.stats);
-                }
+                total.add(ch.stats);
             }
         }).thenApply(v -> total);
     }
