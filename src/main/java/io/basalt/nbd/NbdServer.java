@@ -111,12 +111,15 @@ public final class NbdServer {
         starting.add(e);
         return s.bound.handleAsync((l, t) -> {
             boolean removed = !starting.remove(e);
-            if (t != null || removed) {
+            if (t != null || removed || shutDown) {
                 s.names.remove(name);
                 release(s);
                 desc.close();
                 if (t != null) {
                     throw t instanceof RuntimeException re ? re : new BasaltException(Errno.EIO, t.toString());
+                }
+                if (shutDown) {
+                    throw new BasaltException(Errno.ECANCELED, "the NBD server is shutting down");
                 }
                 throw new BasaltException(Errno.ENODEV, "bdev " + bdevName + " was removed while its export started");
             }
