@@ -153,6 +153,7 @@ class NbdClientsIT {
         String uri = export(backend, wire);
         var r = run("fio", "--name=verify", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite", "--bs=4k",
                 "--iodepth=32", "--size=" + MIB + "m", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1",
+                "--verify_state_save=0",
                 "--output-format=json");
         ok(r);
         JsonNode job = Json.MAPPER.readTree(r.stdout().substring(r.stdout().indexOf('{'))).get("jobs").get(0);
