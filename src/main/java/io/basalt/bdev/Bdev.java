@@ -159,7 +159,7 @@ public abstract class Bdev {
         return new BdevIo();
     }
 
-    /** Buffer alignment the module needs, in bytes (power of two); misaligned buffers are bounced. */
+    /** Buffer alignment the module needs, in bytes (power of two); misaligned or heap buffers are bounced. */
     public int requiredAlignment() {
         return 1;
     }
