@@ -124,6 +124,48 @@ class ReactorTest {
     }
 
     @Test
+    void aMessageThatKeepsSendingItselfDoesNotStarveDeferredWorkOrPollers() throws Exception {
+        Reactor r = start(ReactorGroup.DEFAULT_SPIN_NANOS);
+        boolean[] stop = new boolean[1];
+        long[] floods = new long[1];
+        r.send(new Runnable() {
+            @Override
+            public void run() {
+                floods[0]++;
+                if (!stop[0]) {
+                    r.send(this);
+                }
+            }
+        });
+        CompletableFuture<Integer> chain = new CompletableFuture<>();
+        CompletableFuture<Void> polled = new CompletableFuture<>();
+        r.send(() -> {
+            r.deferTask(new Runnable() {
+                int steps;
+
+                @Override
+                public void run() {
+                    if (++steps == 1000) {
+                        chain.complete(steps);
+                    } else {
+                        r.deferTask(this);
+                    }
+                }
+            });
+            Poller.Registration[] reg = new Poller.Registration[1];
+            reg[0] = r.registerPoller(() -> {
+                reg[0].unregister();
+                polled.complete(null);
+                return 1;
+            }, 0, TimeUnit.MILLISECONDS);
+        });
+        assertThat(await(chain)).isEqualTo(1000);
+        await(polled);
+        await(r.call(() -> stop[0] = true));
+        assertThat(await(r.call(() -> floods[0]))).isPositive();
+    }
+
+    @Test
     void pollerWithoutPeriodRunsEveryIterationUntilItUnregisters() throws Exception {
         Reactor r = start(ReactorGroup.DEFAULT_SPIN_NANOS);
         int[] count = new int[1];
