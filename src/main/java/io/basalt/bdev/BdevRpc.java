@@ -36,7 +36,7 @@ public final class BdevRpc {
     public static void syntax(RpcSyntax.Registry r) {
         r.add(RpcSyntax.method("bdev_get_bdevs", "Display current blockdev list or required blockdev")
                 .opt("-b", "--name", "name", RpcSyntax.Type.STRING, "Name of the Blockdev")
-                .opt("-t", "--timeout", "timeout", RpcSyntax.Type.LONG, "Time in ms to wait for the bdev to appear")
+                .opt("-t", "--timeout-ms", "timeout", RpcSyntax.Type.LONG, "Time in ms to wait for the bdev to appear")
                 .build());
         r.add(RpcSyntax.method("bdev_get_iostat", "Display current I/O statistics of all the blockdevs or specified blockdev")
                 .opt("-b", "--name", "name", RpcSyntax.Type.STRING, "Name of the Blockdev")
