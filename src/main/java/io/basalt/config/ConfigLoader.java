@@ -27,8 +27,16 @@ public final class ConfigLoader {
     /** Reads and checks the document's shape; throws IllegalArgumentException naming what is wrong. */
     public static List<Entry> read(Path file) throws IOException {
         JsonNode root;
+        byte[] bytes;
         try {
-            root = Json.MAPPER.readTree(Files.readAllBytes(file));
+            bytes = Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalArgumentException("config " + file + " does not exist");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("config " + file + " cannot be read: " + e);
+        }
+        try {
+            root = Json.MAPPER.readTree(bytes);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException("config " + file + " is not valid JSON: " + e.getOriginalMessage());
         }
