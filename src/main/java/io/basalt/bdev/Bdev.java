@@ -39,7 +39,12 @@ public abstract class Bdev {
     /** One slot per reactor; each slot touched only by its reactor (count under the lock). */
     IoChannel[] channels;
     int channelCount;
-    final IoStats retiredStats = new IoStats();
+    /**
+     * Counts of channels that are gone, one slot per reactor, each touched only by its reactor:
+     * a channel's counts move here on the same thread that collectStats visits, so a sum never
+     * misses a channel that goes away while it is being taken.
+     */
+    IoStats[] retiredStats;
     final List<LockedRange> lockedRanges = new ArrayList<>();
     ClaimType claimType;
     BdevModule claimModule;
@@ -250,8 +255,8 @@ public abstract class Bdev {
             destroyChannelContext(ch.reactor, ch.ctx());
         } finally {
             channels[ch.reactor.id()] = null;
+            retiredStats[ch.reactor.id()].add(ch.stats);
             synchronized (layer) {
-                retiredStats.add(ch.stats);
                 channelCount--;
             }
             layer.maybeDestruct(this);
@@ -327,15 +332,12 @@ public abstract class Bdev {
      * are gone. Completes on the calling reactor.
      */
     public final CompletableFuture<IoStats> collectStats() {
-        IoStats sum;
-        synchronized (layer) {
-            sum = retiredStats.copy();
-        }
-        IoStats total = sum;
+        IoStats total = new IoStats();
         return layer.reactors().forEach(r -> {
             IoChannel ch = channels[r.id()];
-            if (ch != null && !ch.destroyed) {
-                synchronized (total) {
+            synchronized (total) {
+                total.add(retiredStats[r.id()]);
+                if (ch != null && !ch.destroyed) {
                     total.add(ch.stats);
                 }
             }

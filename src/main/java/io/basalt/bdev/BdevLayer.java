@@ -118,6 +118,10 @@ public final class BdevLayer {
             }
             b.layer = this;
             b.channels = new IoChannel[reactors.size()];
+            b.retiredStats = new IoStats[reactors.size()];
+            for (int i = 0; i < reactors.size(); i++) {
+                b.retiredStats[i] = new IoStats();
+            }
             b.state = BdevState.EXAMINING;
             names.put(b.name(), b);
             for (String a : b.aliases) {

@@ -47,7 +47,10 @@ public final class NullRpc {
             if (p.newSize() <= 0) {
                 throw RpcException.invalidParams("bdev_null_resize: new_size must be positive");
             }
-            long bytes = p.newSize() * 1024 * 1024;
+            if (p.newSize() > Long.MAX_VALUE >> 20) {
+                throw RpcException.invalidParams("bdev_null_resize: new_size " + p.newSize() + " MiB is too large");
+            }
+            long bytes = p.newSize() << 20;
             if (bytes % b.blockSize() != 0) {
                 throw RpcException.invalidParams("bdev_null_resize: new_size is not a multiple of the block size");
             }
