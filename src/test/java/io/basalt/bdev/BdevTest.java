@@ -135,6 +135,31 @@ class BdevTest {
                 .satisfies(t -> assertThat(((BasaltException) t).code()).isEqualTo(-Errno.EINVAL));
         assertThatThrownBy(() -> b.quiesceRange(-1, 1)).isInstanceOf(BasaltException.class);
         assertThatThrownBy(() -> b.quiesceRange(0, 0)).isInstanceOf(BasaltException.class);
+        // Unquiescing before the quiesce completed is refused: that quiesce would never complete.
+        b.hold = true;
+        read(1, 40, 1);
+        CompletableFuture<LockedRange> pending = fx.on(1, () -> b.quiesceRange(40, 1));
+        sync();
+        LockedRange early = fx.on(1, () -> {
+            for (LockedRange x : b.lockedRanges) {
+                if (x.offset() == 40) {
+                    return x;
+                }
+            }
+            return null;
+        });
+        assertThatThrownBy(() -> fx.on(1, () -> b.unquiesceRange(early))).isInstanceOf(BasaltException.class)
+                .satisfies(t -> assertThat(((BasaltException) t).code()).isEqualTo(-Errno.EBUSY));
+        fx.on(1, () -> {
+            for (BdevIo io : List.copyOf(b.held)) {
+                if (io.offsetBlocks() == 40) {
+                    b.held.remove(io);
+                    b.execute(io);
+                }
+            }
+            return null;
+        });
+        await(fx.on(1, () -> b.unquiesceRange(await(pending))));
     }
 
     @Test
