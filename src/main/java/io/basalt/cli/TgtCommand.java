@@ -71,7 +71,7 @@ final class TgtCommand implements Callable<Integer> {
         } catch (BasaltException e) {
             System.err.println("basalt tgt: " + e.describe());
             return 1;
-        } catch (IllegalArgumentException | IllegalStateException e) {
+        } catch (IllegalArgumentException | IllegalStateException | io.basalt.rpc.RpcException e) {
             System.err.println("basalt tgt: " + e.getMessage());
             return 1;
         }

@@ -77,7 +77,7 @@ public final class ConfigLoader {
 
     /**
      * Calls every entry allowed in the registry's current state, in order (when {@code onlyState}
-     * matches the method's states), stopping at the first failure with an exception naming it.
+     * matches the method's states), stopping at the first failure with an RpcException (the entry's code) naming it.
      * Returns the entries not run (those for a later state).
      */
     public static List<Entry> replay(RpcRegistry rpc, List<Entry> entries, boolean startupOnly) {
@@ -91,7 +91,8 @@ public final class ConfigLoader {
                 rpc.call(e.method(), e.params()).join();
             } catch (java.util.concurrent.CompletionException ce) {
                 RpcException re = RpcException.of(ce);
-                throw new IllegalStateException("config: " + e.subsystem() + " entry " + e.index() + " ("
+                // Keeps the entry's code, so framework_start_init answers with it too.
+                throw new RpcException(re.code(), "config: " + e.subsystem() + " entry " + e.index() + " ("
                         + e.method() + ") failed: " + re.code() + " " + re.getMessage());
             }
         }

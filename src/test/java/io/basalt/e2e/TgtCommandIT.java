@@ -167,6 +167,15 @@ class TgtCommandIT {
                 .contains("block_size 500").doesNotContain("Exception");
         assertThat(sock).doesNotExist();
 
+        // With --wait-for-rpc the runtime part runs at framework_start_init, which answers with the entry's error.
+        try (TargetProcess w = TargetProcess.startRaw(dir.resolve("w.sock"), "tgt-badcfg", false, "--wait-for-rpc",
+                "-c", bad.toString())) {
+            var e = w.rpcError("framework_start_init", null);
+            assertThat(e.code()).isEqualTo(-32602);
+            assertThat(e.getMessage()).contains("config: bdev entry 1 (bdev_malloc_create) failed");
+            assertThat(w.rpcError("framework_wait_init", null).code()).isEqualTo(-32602);
+        }
+
         TargetProcess.Cli missing = tgt("-r", sock.toString(), "-c", dir.resolve("none.json").toString());
         assertThat(missing.exitCode()).isEqualTo(1);
         assertThat(missing.stderr()).contains("config " + dir.resolve("none.json") + " does not exist")
