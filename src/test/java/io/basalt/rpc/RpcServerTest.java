@@ -236,6 +236,35 @@ class RpcServerTest {
     }
 
     @Test
+    void manyClientsAtOnceAreAllServed() throws Exception {
+        int clients = 100;
+        List<CompletableFuture<Integer>> done = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            int n = i;
+            CompletableFuture<Integer> f = new CompletableFuture<>();
+            done.add(f);
+            Thread.ofVirtual().start(() -> {
+                try (Conn c = new Conn(socket)) {
+                    int ok = 0;
+                    for (int k = 0; k < 10; k++) {
+                        c.send("{\"method\":\"echo\",\"id\":" + (n * 100 + k) + ",\"params\":[" + n + "]}");
+                        JsonNode a = c.answer();
+                        if (a.get("id").asInt() == n * 100 + k && a.get("result").get(0).asInt() == n) {
+                            ok++;
+                        }
+                    }
+                    f.complete(ok);
+                } catch (Throwable t) {
+                    f.completeExceptionally(t);
+                }
+            });
+        }
+        for (CompletableFuture<Integer> f : done) {
+            assertThat(f.get(60, TimeUnit.SECONDS)).isEqualTo(10);
+        }
+    }
+
+    @Test
     void clientsThatGoAwayMidRequestDoNotHurtTheServer() throws Exception {
         try (Conn c = new Conn(socket)) {
             c.send("{\"method\":\"echo\",\"id\":1,\"par");
