@@ -304,7 +304,7 @@ public final class IoChannel {
         if (waitHead != null) {
             notifyWaiters();
         }
-        if (destroyRequested && inflight == 0) {
+        if (destroyRequested && inflight == 0 && lockedHead == null) {
             bdev.destroyChannel(this);
         }
     }

@@ -163,6 +163,31 @@ class BdevTest {
     }
 
     @Test
+    void aChannelPutWhileItHoldsQuiescedIoLivesUntilThatIoCompletes() throws Exception {
+        b.hold = true;
+        fx.on(1, () -> d.read(d.getIoChannel(), buf, 0, 0, 1, (io, ok, a) -> completed.add("A " + io.status()), null));
+        LockedRange q = await(fx.on(1, () -> b.quiesceRange(10, 10)));
+        fx.on(1, () -> {
+            IoChannel ch = d.getIoChannel();
+            d.read(ch, buf, 0, 15, 1, (io, ok, a) -> completed.add("B " + io.status()), null);
+            // Both references given back while B waits behind the quiesce and A is with the module.
+            d.putIoChannel(ch);
+            d.putIoChannel(ch);
+            return null;
+        });
+        sync();
+        fx.on(1, b::completeOldest);
+        sync();
+        assertThat(completed).containsExactly("A SUCCESS");
+        await(fx.on(0, () -> b.unquiesceRange(q)));
+        sync();
+        fx.on(1, b::completeOldest);
+        sync();
+        assertThat(completed).containsExactly("A SUCCESS", "B SUCCESS");
+        assertThat(layer.channelCount(b)).isZero();
+    }
+
+    @Test
     void iostatCountsWhatWasDoneOnEveryChannelIncludingClosedOnes() throws Exception {
         RpcRegistry rpc = new RpcRegistry(fx.app());
         BdevRpc.register(rpc, layer);
