@@ -105,6 +105,9 @@ class RpcCliIT {
         TargetProcess.Cli bad = t.cli("bdev_malloc_create", "-b", "x", "1", "500");
         assertThat(bad.exitCode()).isEqualTo(1);
         assertThat(bad.stderr()).contains("\"code\": -32602").contains("block_size 500");
+        TargetProcess.Cli noSubsystem = t.cli("framework_get_config", "nvmf_nope");
+        assertThat(noSubsystem.exitCode()).isEqualTo(1);
+        assertThat(noSubsystem.stderr()).contains("\"code\": -19").contains("subsystem nvmf_nope not found");
         TargetProcess.Cli usage = t.cli("bdev_malloc_create", "1");
         assertThat(usage.exitCode()).isEqualTo(2);
         TargetProcess.Cli brokenLoad = TargetProcess.Cli.run(List.of(TargetProcess.home().resolve("bin/basalt").toString(),

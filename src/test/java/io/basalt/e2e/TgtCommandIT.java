@@ -187,6 +187,10 @@ class TgtCommandIT {
         assertThat(nj.exitCode()).isEqualTo(1);
         assertThat(nj.stderr()).contains("is not valid JSON");
 
+        TargetProcess.Cli iobuf = tgt("-r", sock.toString(), "--iobuf-mb", "0");
+        assertThat(iobuf.exitCode()).isEqualTo(2);
+        assertThat(iobuf.stderr()).contains("--iobuf-mb");
+
         TargetProcess.Cli mask = tgt("-r", sock.toString(), "-m", "0x0");
         assertThat(mask.exitCode()).isEqualTo(2);
         assertThat(mask.stderr()).contains("bad -m 0x0");
