@@ -94,16 +94,18 @@ public final class RpcServer implements AutoCloseable {
         lockFd = fd;
         try {
             Files.deleteIfExists(socket);
-            Path tmp = Path.of(socket + ".tmp" + ProcessHandle.current().pid());
+            Path tmp = tempName();
             Files.deleteIfExists(tmp);
             ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             try {
                 s.bind(UnixDomainSocketAddress.of(tmp), 64);
                 Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-                try {
-                    Files.move(tmp, socket, StandardCopyOption.ATOMIC_MOVE);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, socket);
+                if (!tmp.equals(socket)) {
+                    try {
+                        Files.move(tmp, socket, StandardCopyOption.ATOMIC_MOVE);
+                    } catch (AtomicMoveNotSupportedException e) {
+                        Files.move(tmp, socket);
+                    }
                 }
             } catch (IOException | RuntimeException e) {
                 s.close();
@@ -115,6 +117,21 @@ public final class RpcServer implements AutoCloseable {
             releaseLock();
             throw e;
         }
+    }
+
+    /**
+     * Where to bind before the rename into place: beside the socket (same directory, so the rename
+     * is atomic), and no longer than a socket path may be. For a socket path near that limit with
+     * a very short name no such name exists: then it binds in place and chmods at once.
+     */
+    private Path tempName() {
+        String pid = Long.toString(ProcessHandle.current().pid(), 36);
+        for (Path p : new Path[] {Path.of(socket + ".tmp" + pid), socket.resolveSibling("." + pid)}) {
+            if (p.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_PATH) {
+                return p;
+            }
+        }
+        return socket;
     }
 
     /** Starts accepting connections. */

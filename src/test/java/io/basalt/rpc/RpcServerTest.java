@@ -343,6 +343,26 @@ class RpcServerTest {
     }
 
     @Test
+    void aSocketPathOfTheLongestAllowedLengthWorks() throws Exception {
+        String base = dir.toString() + "/";
+        // 106: the longest path the JDK's own client connects to (the server takes 107, as sun_path does).
+        Path longest = Path.of(base + "s".repeat(106 - base.length()));
+        RpcServer s = start(longest);
+        try {
+            assertThat(Files.getPosixFilePermissions(longest)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+            try (Conn c = new Conn(longest)) {
+                c.send("{\"method\":\"echo\",\"id\":1}");
+                assertThat(c.answer().get("id").asInt()).isEqualTo(1);
+            }
+        } finally {
+            s.close();
+        }
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsOnly("t.sock", "t.sock.lock");
+        }
+    }
+
+    @Test
     void badSocketPathsAreRefusedClearly() {
         RpcServer longPath = new RpcServer(dir.resolve("x".repeat(120)), rpc);
         assertThatThrownBy(longPath::bind).isInstanceOf(BasaltException.class)
