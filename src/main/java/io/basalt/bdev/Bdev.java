@@ -40,9 +40,8 @@ public abstract class Bdev {
     IoChannel[] channels;
     int channelCount;
     /**
-     * Counts of channels that are gone, one slot per reactor, each touched only by its reactor:
-     * a channel's counts move here on the same thread that collectStats visits, so a sum never
-     * misses a channel that goes away while it is being taken.
+     * Statistics of destroyed channels, one slot per reactor: a channel retires on its own reactor,
+     * and collecting reads a slot on that reactor too, so no I/O is counted twice or missed.
      */
     IoStats[] retiredStats;
     final List<LockedRange> lockedRanges = new ArrayList<>();
@@ -150,6 +149,15 @@ public abstract class Bdev {
      */
     protected abstract void destruct(Runnable done);
 
+    /**
+     * Unregistration has started: new opens fail and every descriptor is being told REMOVE. Runs
+     * once, on the application reactor, before {@link #destruct}. A module that holds I/O back on
+     * purpose (an injected hang, an added latency) completes it here; otherwise the channels never
+     * drain and the bdev can never be destructed.
+     */
+    protected void unregistering() {
+    }
+
     /** Per-reactor module state for a new channel; runs on that reactor. */
     protected Object createChannelContext(Reactor reactor) {
         return null;
@@ -226,7 +234,15 @@ public abstract class Bdev {
                 ch.addLock(lr, null);
             }
         }
-        ch.setCtx(createChannelContext(r));
+        try {
+            ch.setCtx(createChannelContext(r));
+        } catch (RuntimeException | Error e) {
+            synchronized (layer) {
+                channelCount--;
+            }
+            layer.maybeDestruct(this);
+            throw e;
+        }
         ch.refs = 1;
         channels[r.id()] = ch;
         return ch;
@@ -255,8 +271,8 @@ public abstract class Bdev {
             destroyChannelContext(ch.reactor, ch.ctx());
         } finally {
             channels[ch.reactor.id()] = null;
-            retiredStats[ch.reactor.id()].add(ch.stats);
             synchronized (layer) {
+                retiredStats[ch.reactor.id()].add(ch.stats);
                 channelCount--;
             }
             layer.maybeDestruct(this);
@@ -341,12 +357,12 @@ public abstract class Bdev {
     public final CompletableFuture<IoStats> collectStats() {
         IoStats total = new IoStats();
         return layer.reactors().forEach(r -> {
-            IoChannel ch = channels[r.id()];
-            synchronized (total) {
+            synchronized (layer) {
                 total.add(retiredStats[r.id()]);
-                if (ch != null && !ch.destroyed) {
-                    total.add(ch.stats);
-                }
+            }
+            IoChannel ch = channels[r.id()];
+            if (ch != null && !ch.destroyed) {
+                total.add(ch.stats);
             }
         }).thenApply(v -> total);
     }

@@ -26,7 +26,8 @@ import java.util.Set;
 /**
  * {@code basalt rpc [-s SOCKET] [-t TIMEOUT] METHOD [ARGS]}: SPDK rpc.py's command line. Global
  * options come before the method, method arguments after it, with rpc.py's positional and option
- * names. Prints the result as rpc.py does (strings bare, the rest as indented JSON); on an error
+ * names. Prints the result as rpc.py does (strings bare, a bare true not at all, the rest as indented
+ * JSON); on an error
  * prints the request and the error to stderr and exits 1.
  *
  * <p>Client-side methods, as in rpc.py: save_config (assembled from framework_get_subsystems and
@@ -299,7 +300,8 @@ final class RpcCommand {
     }
 
     static void print(JsonNode result) {
-        if (result == null || result.isNull()) {
+        // rpc.py prints nothing for methods that answer a bare true (deletes, kill, init).
+        if (result == null || result.isNull() || (result.isBoolean() && result.asBoolean())) {
             return;
         }
         if (result.isTextual()) {

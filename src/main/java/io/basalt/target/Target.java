@@ -4,6 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.basalt.bdev.BdevLayer;
 import io.basalt.bdev.BdevRpc;
 import io.basalt.bdev.BdevSubsystem;
+import io.basalt.bdev.aio.AioModule;
+import io.basalt.bdev.aio.AioRpc;
+import io.basalt.bdev.delay.DelayModule;
+import io.basalt.bdev.delay.DelayRpc;
+import io.basalt.bdev.error.ErrorModule;
+import io.basalt.bdev.error.ErrorRpc;
 import io.basalt.bdev.malloc.MallocModule;
 import io.basalt.bdev.malloc.MallocRpc;
 import io.basalt.bdev.nullbdev.NullModule;
@@ -64,13 +70,22 @@ public final class Target implements AutoCloseable {
     private void wire() {
         MallocModule malloc = new MallocModule(bdevs);
         NullModule nul = new NullModule(bdevs);
+        AioModule aio = new AioModule(bdevs);
+        ErrorModule error = new ErrorModule(bdevs);
+        DelayModule delay = new DelayModule(bdevs);
         bdevs.addModule(malloc);
         bdevs.addModule(nul);
+        bdevs.addModule(aio);
+        bdevs.addModule(error);
+        bdevs.addModule(delay);
 
         FrameworkRpc.register(rpc, this);
         BdevRpc.register(rpc, bdevs);
         MallocRpc.register(rpc, malloc);
         NullRpc.register(rpc, nul);
+        AioRpc.register(rpc, aio);
+        ErrorRpc.register(rpc, error);
+        DelayRpc.register(rpc, delay);
 
         subsystems.add(new BdevSubsystem(bdevs));
     }
@@ -82,6 +97,9 @@ public final class Target implements AutoCloseable {
         BdevRpc.syntax(r);
         MallocRpc.syntax(r);
         NullRpc.syntax(r);
+        AioRpc.syntax(r);
+        ErrorRpc.syntax(r);
+        DelayRpc.syntax(r);
         return r;
     }
 
