@@ -37,8 +37,11 @@ class BdevRpcPropertyTest {
     /** Per type: values that fit, then values that do not. */
     private static final List<List<String>> INTS = List.of(List.of("1", "8", "512", "4096"),
             List.of("0", "-1", "2147483648", "9223372036854775807", "1.5", "\"8\"", "null", "true"));
-    private static final List<List<String>> STRINGS = List.of(List.of("\"m0\"", "\"n0\"", "\"Malloc0\"",
+    private static final List<List<String>> STRINGS = List.of(List.of("\"m0\"", "\"n0\"", "\"Malloc0\"", "\"EE_m0\"", "\"d0\"",
             "\"1b1c9c58-5a5e-4f0e-9f0d-2b9e1b0c6c11\"", "\"none\""), List.of("\"\"", "null", "5", "[]", "{}", "\"all\""));
+    private static final List<List<String>> WORDS = List.of(List.of("\"read\"", "\"write\"", "\"all\"", "\"unmap\"",
+            "\"flush\"", "\"failure\"", "\"pending\"", "\"corrupt_data\"", "\"nomem\"", "\"avg_read\"",
+            "\"p99_read\"", "\"avg_write\"", "\"p99_write\""), List.of("\"bogus\"", "\"\"", "null", "1", "\"READ\""));
     private static final List<List<String>> BOOLS = List.of(List.of("true", "false"), List.of("null", "0", "\"true\""));
     private static final List<List<String>> LISTS = List.of(List.of("[]", "[\"m0\"]", "[\"zz\"]"),
             List.of("[1]", "\"m0\"", "null", "[null]"));
@@ -48,19 +51,32 @@ class BdevRpcPropertyTest {
             Map.entry("optimal_io_boundary", INTS), Map.entry("md_size", INTS), Map.entry("dif_type", INTS),
             Map.entry("dif_pi_format", INTS), Map.entry("numa_id", INTS), Map.entry("new_size", INTS),
             Map.entry("md_interleave", BOOLS), Map.entry("dif_is_head_of_md", BOOLS), Map.entry("per_channel", BOOLS),
-            Map.entry("names", LISTS), Map.entry("bogus", INTS));
-    private static final Map<String, List<String>> KEYS = Map.of(
-            "bdev_malloc_create", List.of("name", "num_blocks", "block_size", "physical_block_size", "uuid",
+            Map.entry("names", LISTS), Map.entry("bogus", INTS),
+            Map.entry("base_name", STRINGS), Map.entry("base_bdev_name", STRINGS), Map.entry("delay_bdev_name", STRINGS),
+            Map.entry("io_type", WORDS), Map.entry("error_type", WORDS), Map.entry("latency_type", WORDS),
+            Map.entry("num", INTS), Map.entry("queue_depth", INTS), Map.entry("corrupt_offset", INTS),
+            Map.entry("corrupt_value", INTS), Map.entry("avg_read_latency", INTS), Map.entry("p99_read_latency", INTS),
+            Map.entry("avg_write_latency", INTS), Map.entry("p99_write_latency", INTS), Map.entry("latency_us", INTS));
+    private static final Map<String, List<String>> KEYS = Map.ofEntries(
+            Map.entry("bdev_malloc_create", List.of("name", "num_blocks", "block_size", "physical_block_size", "uuid",
                     "optimal_io_boundary", "md_size", "md_interleave", "dif_type", "dif_is_head_of_md", "dif_pi_format",
-                    "numa_id", "bogus"),
-            "bdev_malloc_delete", List.of("name", "bogus"),
-            "bdev_null_create", List.of("name", "num_blocks", "block_size", "uuid", "physical_block_size", "md_size",
-                    "md_interleave", "dif_type", "dif_is_head_of_md", "dif_pi_format", "numa_id"),
-            "bdev_null_delete", List.of("name"),
-            "bdev_null_resize", List.of("name", "new_size", "bogus"),
-            "bdev_get_bdevs", List.of("name", "bogus"),
-            "bdev_get_iostat", List.of("name", "names", "per_channel", "reset_mode", "bogus"),
-            "bdev_wait_for_examine", List.of("bogus"));
+                    "numa_id", "bogus")),
+            Map.entry("bdev_malloc_delete", List.of("name", "bogus")),
+            Map.entry("bdev_null_create", List.of("name", "num_blocks", "block_size", "uuid", "physical_block_size",
+                    "md_size", "md_interleave", "dif_type", "dif_is_head_of_md", "dif_pi_format", "numa_id")),
+            Map.entry("bdev_null_delete", List.of("name")),
+            Map.entry("bdev_null_resize", List.of("name", "new_size", "bogus")),
+            Map.entry("bdev_get_bdevs", List.of("name", "bogus")),
+            Map.entry("bdev_get_iostat", List.of("name", "names", "per_channel", "reset_mode", "bogus")),
+            Map.entry("bdev_wait_for_examine", List.of("bogus")),
+            Map.entry("bdev_error_create", List.of("base_name", "uuid", "bogus")),
+            Map.entry("bdev_error_delete", List.of("name")),
+            Map.entry("bdev_error_inject_error", List.of("name", "io_type", "error_type", "num", "queue_depth",
+                    "corrupt_offset", "corrupt_value")),
+            Map.entry("bdev_delay_create", List.of("base_bdev_name", "name", "uuid", "avg_read_latency",
+                    "p99_read_latency", "avg_write_latency", "p99_write_latency")),
+            Map.entry("bdev_delay_delete", List.of("name")),
+            Map.entry("bdev_delay_update_latency", List.of("delay_bdev_name", "latency_type", "latency_us")));
 
     record Call(String method, Map<String, String> params, boolean absent) {
     }
@@ -73,9 +89,15 @@ class BdevRpcPropertyTest {
         NullModule nul = new NullModule(fx.bdevs);
         fx.bdevs.addModule(malloc);
         fx.bdevs.addModule(nul);
+        var error = new io.basalt.bdev.error.ErrorModule(fx.bdevs);
+        var delay = new io.basalt.bdev.delay.DelayModule(fx.bdevs);
+        fx.bdevs.addModule(error);
+        fx.bdevs.addModule(delay);
         BdevRpc.register(rpc, fx.bdevs);
         MallocRpc.register(rpc, malloc);
         NullRpc.register(rpc, nul);
+        io.basalt.bdev.error.ErrorRpc.register(rpc, error);
+        io.basalt.bdev.delay.DelayRpc.register(rpc, delay);
     }
 
     @AfterContainer
