@@ -42,6 +42,9 @@ class RpcCliIT {
         List<String> methods = new ArrayList<>();
         ok("rpc_get_methods").forEach(n -> methods.add(n.asText()));
         assertThat(methods).contains("bdev_malloc_create", "framework_start_init");
+        for (String m : methods) {
+            assertThat(io.basalt.target.Target.syntax().get(m)).as("basalt rpc syntax for " + m).isNotNull();
+        }
         List<String> current = new ArrayList<>();
         ok("rpc_get_methods", "--current").forEach(n -> current.add(n.asText()));
         assertThat(current).contains("bdev_malloc_create").doesNotContain("framework_start_init");
