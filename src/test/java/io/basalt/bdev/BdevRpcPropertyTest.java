@@ -2,10 +2,6 @@ package io.basalt.bdev;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.basalt.bdev.malloc.MallocModule;
-import io.basalt.bdev.malloc.MallocRpc;
-import io.basalt.bdev.nullbdev.NullModule;
-import io.basalt.bdev.nullbdev.NullRpc;
 import io.basalt.rpc.RpcException;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.runtime.Json;
@@ -84,18 +80,11 @@ class BdevRpcPropertyTest {
     @BeforeContainer
     static void start() {
         fx = new ReactorFixture(2);
-        rpc = new RpcRegistry(fx.app());
-        MallocModule malloc = new MallocModule(fx.bdevs);
-        NullModule nul = new NullModule(fx.bdevs);
-        fx.bdevs.addModule(malloc);
-        fx.bdevs.addModule(nul);
+        rpc = BdevRpcFixture.register(fx);
         var error = new io.basalt.bdev.error.ErrorModule(fx.bdevs);
         var delay = new io.basalt.bdev.delay.DelayModule(fx.bdevs);
         fx.bdevs.addModule(error);
         fx.bdevs.addModule(delay);
-        BdevRpc.register(rpc, fx.bdevs);
-        MallocRpc.register(rpc, malloc);
-        NullRpc.register(rpc, nul);
         io.basalt.bdev.error.ErrorRpc.register(rpc, error);
         io.basalt.bdev.delay.DelayRpc.register(rpc, delay);
     }

@@ -1,10 +1,6 @@
 package io.basalt.bdev;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.basalt.bdev.malloc.MallocModule;
-import io.basalt.bdev.malloc.MallocRpc;
-import io.basalt.bdev.nullbdev.NullModule;
-import io.basalt.bdev.nullbdev.NullRpc;
 import io.basalt.rpc.RpcException;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.runtime.Json;
@@ -28,14 +24,7 @@ class BdevRpcTest {
     @BeforeEach
     void setUp() {
         fx = new ReactorFixture(2);
-        rpc = new RpcRegistry(fx.app());
-        MallocModule malloc = new MallocModule(fx.bdevs);
-        NullModule nul = new NullModule(fx.bdevs);
-        fx.bdevs.addModule(malloc);
-        fx.bdevs.addModule(nul);
-        BdevRpc.register(rpc, fx.bdevs);
-        MallocRpc.register(rpc, malloc);
-        NullRpc.register(rpc, nul);
+        rpc = BdevRpcFixture.register(fx);
     }
 
     @AfterEach
