@@ -64,10 +64,15 @@ class RpcServerTest {
     }
 
     @AfterEach
-    void tearDown() {
+    void tearDown() throws IOException {
         gate.complete(true);
         server.close();
         reactors.close();
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** One raw client connection: writes bytes, reads newline-terminated answers; closed after 20 s at most. */
