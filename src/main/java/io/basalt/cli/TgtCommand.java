@@ -53,6 +53,10 @@ final class TgtCommand implements Callable<Integer> {
             System.err.println("basalt tgt: bad -m " + cores + ": " + e.getMessage());
             return 2;
         }
+        if (iobufMb < 1 || iobufMb > (Long.MAX_VALUE >> 20) || idleSpinUs < 0) {
+            System.err.println("basalt tgt: --iobuf-mb must be at least 1 and --idle-spin-us not negative");
+            return 2;
+        }
         JsonNode embedded = null;
         if (demo) {
             if (config != null) {
@@ -71,7 +75,7 @@ final class TgtCommand implements Callable<Integer> {
         } catch (BasaltException e) {
             System.err.println("basalt tgt: " + e.describe());
             return 1;
-        } catch (IllegalArgumentException | IllegalStateException e) {
+        } catch (IllegalArgumentException | IllegalStateException | io.basalt.rpc.RpcException e) {
             System.err.println("basalt tgt: " + e.getMessage());
             return 1;
         }

@@ -139,7 +139,15 @@ public final class Target implements AutoCloseable {
         pendingConfig = ConfigLoader.replay(rpc, entries, true);
         server.start();
         if (!options.waitForRpc()) {
-            startInit().get();
+            try {
+                startInit().get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                // The cause names the configuration entry that failed; the wrapper adds nothing.
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw e;
+            }
         } else {
             LOG.log(System.Logger.Level.INFO, "waiting for framework_start_init");
         }

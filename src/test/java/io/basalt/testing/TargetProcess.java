@@ -46,6 +46,8 @@ public final class TargetProcess implements AutoCloseable {
     /** A fresh socket path in a temp directory (short enough for sun_path). */
     public static Path newSocket(String name) throws IOException {
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "bst");
+        // Empty again once the target has stopped (it removes its socket and lock file).
+        dir.toFile().deleteOnExit();
         return dir.resolve(name + ".sock");
     }
 
