@@ -39,7 +39,11 @@ public abstract class Bdev {
     /** One slot per reactor; each slot touched only by its reactor (count under the lock). */
     IoChannel[] channels;
     int channelCount;
-    final IoStats retiredStats = new IoStats();
+    /**
+     * Statistics of destroyed channels, one slot per reactor: a channel retires on its own reactor,
+     * and collecting reads a slot on that reactor too, so no I/O is counted twice or missed.
+     */
+    IoStats[] retiredStats;
     final List<LockedRange> lockedRanges = new ArrayList<>();
     ClaimType claimType;
     BdevModule claimModule;
@@ -145,6 +149,15 @@ public abstract class Bdev {
      */
     protected abstract void destruct(Runnable done);
 
+    /**
+     * Unregistration has started: new opens fail and every descriptor is being told REMOVE. Runs
+     * once, on the application reactor, before {@link #destruct}. A module that holds I/O back on
+     * purpose (an injected hang, an added latency) completes it here; otherwise the channels never
+     * drain and the bdev can never be destructed.
+     */
+    protected void unregistering() {
+    }
+
     /** Per-reactor module state for a new channel; runs on that reactor. */
     protected Object createChannelContext(Reactor reactor) {
         return null;
@@ -159,7 +172,7 @@ public abstract class Bdev {
         return new BdevIo();
     }
 
-    /** Buffer alignment the module needs, in bytes (power of two); misaligned buffers are bounced. */
+    /** Buffer alignment the module needs, in bytes (power of two); misaligned or heap buffers are bounced. */
     public int requiredAlignment() {
         return 1;
     }
@@ -221,7 +234,15 @@ public abstract class Bdev {
                 ch.addLock(lr, null);
             }
         }
-        ch.setCtx(createChannelContext(r));
+        try {
+            ch.setCtx(createChannelContext(r));
+        } catch (RuntimeException | Error e) {
+            synchronized (layer) {
+                channelCount--;
+            }
+            layer.maybeDestruct(this);
+            throw e;
+        }
         ch.refs = 1;
         channels[r.id()] = ch;
         return ch;
@@ -251,7 +272,7 @@ public abstract class Bdev {
         } finally {
             channels[ch.reactor.id()] = null;
             synchronized (layer) {
-                retiredStats.add(ch.stats);
+                retiredStats[ch.reactor.id()].add(ch.stats);
                 channelCount--;
             }
             layer.maybeDestruct(this);
@@ -279,6 +300,7 @@ public abstract class Bdev {
         AtomicInteger left = new AtomicInteger(all.size());
         Runnable ack = () -> {
             if (left.decrementAndGet() == 0) {
+                lr.quiesced.complete(lr);
                 origin.send(() -> f.complete(lr));
             }
         };
@@ -295,9 +317,15 @@ public abstract class Bdev {
         return f;
     }
 
-    /** Ends a quiesce and lets the I/O it held back go; completes on the calling reactor. */
+    /**
+     * Ends a quiesce and lets the I/O it held back go; completes on the calling reactor. -EBUSY
+     * while the quiesce itself has not completed (its future would never complete otherwise).
+     */
     public final CompletableFuture<Void> unquiesceRange(LockedRange lr) {
         synchronized (layer) {
+            if (lockedRanges.contains(lr) && !lr.quiesced.isDone()) {
+                throw new BasaltException(Errno.EBUSY, "range " + lr + " of " + name + " is still being quiesced");
+            }
             if (!lockedRanges.remove(lr)) {
                 throw new BasaltException(Errno.EINVAL, "range " + lr + " of " + name + " is not quiesced");
             }
@@ -327,17 +355,14 @@ public abstract class Bdev {
      * are gone. Completes on the calling reactor.
      */
     public final CompletableFuture<IoStats> collectStats() {
-        IoStats sum;
-        synchronized (layer) {
-            sum = retiredStats.copy();
-        }
-        IoStats total = sum;
+        IoStats total = new IoStats();
         return layer.reactors().forEach(r -> {
+            synchronized (layer) {
+                total.add(retiredStats[r.id()]);
+            }
             IoChannel ch = channels[r.id()];
             if (ch != null && !ch.destroyed) {
-                synchronized (total) {
-                    total.add(ch.stats);
-                }
+                total.add(ch.stats);
             }
         }).thenApply(v -> total);
     }

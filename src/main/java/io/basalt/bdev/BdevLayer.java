@@ -118,6 +118,10 @@ public final class BdevLayer {
             }
             b.layer = this;
             b.channels = new IoChannel[reactors.size()];
+            b.retiredStats = new IoStats[reactors.size()];
+            for (int i = 0; i < reactors.size(); i++) {
+                b.retiredStats[i] = new IoStats();
+            }
             b.state = BdevState.EXAMINING;
             names.put(b.name(), b);
             for (String a : b.aliases) {
@@ -337,6 +341,14 @@ public final class BdevLayer {
             }
             b.state = BdevState.REMOVING;
             b.unregistered = new CompletableFuture<>();
+            // Queued under the lock: any destruct (sent only once REMOVING is seen) runs after it.
+            reactors.app().send(() -> {
+                try {
+                    b.unregistering();
+                } catch (Throwable t) {
+                    LOG.log(System.Logger.Level.ERROR, "unregistering hook of " + b.name() + " failed", t);
+                }
+            });
             tell = List.copyOf(b.descs);
         }
         LOG.log(System.Logger.Level.INFO, "removing bdev " + b.name() + " (" + tell.size() + " open descriptors)");

@@ -92,6 +92,9 @@ final class PerfCommand implements Callable<Integer> {
             if (warmupSeconds < 0) {
                 throw new IllegalArgumentException("--warmup must not be negative");
             }
+            if (iobufMb < 1) {
+                throw new IllegalArgumentException("--iobuf-mb must be at least 1, not " + iobufMb);
+            }
             o = new PerfOptions(w, queueDepth, parseSize(ioSize), readPercent == null ? -1 : readPercent,
                     Duration.ofSeconds(seconds), Duration.ofSeconds(warmupSeconds), everyReactor, bdev,
                     continueOnFailure, seed);

@@ -47,9 +47,19 @@ public final class Posix {
 
     /** A downcall handle that captures errno; public so that modules can add their own calls. */
     public static MethodHandle handle(String name, FunctionDescriptor fd) {
+        return handle(name, fd, new Linker.Option[0]);
+    }
+
+    /**
+     * As {@link #handle(String, FunctionDescriptor)} with more linker options, e.g.
+     * {@code Linker.Option.firstVariadicArg(2)} for a variadic call such as ioctl(2).
+     */
+    public static MethodHandle handle(String name, FunctionDescriptor fd, Linker.Option... options) {
         MemorySegment sym = LINKER.defaultLookup().find(name)
                 .orElseThrow(() -> new IllegalStateException("libc has no " + name));
-        return LINKER.downcallHandle(sym, fd, CAPTURE);
+        Linker.Option[] all = java.util.Arrays.copyOf(options, options.length + 1);
+        all[options.length] = CAPTURE;
+        return LINKER.downcallHandle(sym, fd, all);
     }
 
     /** Allocates the call-state segment that {@link #handle} downcalls take as first argument. */

@@ -30,12 +30,25 @@ public final class Reactor {
     /** Longest single park, so a lost wake-up can never stall the loop for long. */
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /**
-     * Most deferred items run between two Netty polls while deferred work keeps the loop busy.
-     * Bounds how long sockets, messages and timers wait behind local work (256 completions of a
-     * 4 KiB memory bdev take about 100 us), and makes Netty's per-poll cost (and the small object
-     * its io_uring handler allocates per poll when the JIT does not eliminate it) negligible per I/O.
+     * Most deferred items run between two Netty polls while deferred work keeps the loop busy and
+     * Netty has been idle ({@link #NETTY_IDLE_POLLS}). Bounds how long sockets, messages and timers
+     * wait behind local work (256 completions of a 4 KiB memory bdev take about 100 us), and makes
+     * Netty's per-poll cost (and the small object its io_uring handler allocates per poll when the
+     * JIT does not eliminate it) negligible per I/O.
      */
     static final int NETTY_POLL_DEFERRED = 256;
+    /**
+     * Consecutive Netty polls that found nothing before the loop polls it less often. While Netty
+     * keeps finding work (socket traffic, io_uring file completions) it is polled on every pass, so
+     * that I/O is neither submitted nor reaped later than before.
+     */
+    static final int NETTY_IDLE_POLLS = 16;
+    /**
+     * Longest stretch of messages one loop iteration runs. Netty's runNow() otherwise drains the
+     * task queue until it is empty, so a message that sends itself again (or a steady stream from
+     * other threads) would starve deferred completions and pollers.
+     */
+    private static final long TASK_BUDGET_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 
     private final int id;
     private final ReactorGroup group;
@@ -257,18 +270,23 @@ public final class Reactor {
     private void runLoop() {
         long idleSince = 0;
         int deferredSinceNetty = 0;
-        boolean nettyBusy = false;
+        int idlePolls = 0;
         try {
             while (true) {
                 int deferred = drainDeferred();
                 int work = deferred + runPollers();
                 deferredSinceNetty += deferred;
-                // While deferred work is queued and Netty found nothing last time, poll Netty (I/O,
-                // messages, timers) only every NETTY_POLL_DEFERRED items: a self-resubmitting
+                // While deferred work is queued and Netty has found nothing for a while, poll Netty
+                // (I/O, messages, timers) only every NETTY_POLL_DEFERRED items: a self-resubmitting
                 // in-memory load then does not pay Netty's per-poll cost on every pass.
-                if (ringHead == ringTail || nettyBusy || deferredSinceNetty >= NETTY_POLL_DEFERRED) {
-                    int n = loop.runNow();
-                    nettyBusy = n > 0;
+                if (ringHead == ringTail || idlePolls < NETTY_IDLE_POLLS
+                        || deferredSinceNetty >= NETTY_POLL_DEFERRED) {
+                    int n = loop.runNow(TASK_BUDGET_NANOS);
+                    if (n > 0) {
+                        idlePolls = 0;
+                    } else if (idlePolls < NETTY_IDLE_POLLS) {
+                        idlePolls++;
+                    }
                     deferredSinceNetty = 0;
                     work += n;
                 }
@@ -286,7 +304,7 @@ public final class Reactor {
                     idleSince = now;
                 } else if (now - idleSince >= spinNanos) {
                     parks++;
-                    loop.run(MAX_PARK_NANOS);
+                    loop.run(MAX_PARK_NANOS, TASK_BUDGET_NANOS);
                     idleSince = 0;
                 } else {
                     Thread.onSpinWait();

@@ -4,12 +4,21 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.basalt.bdev.BdevLayer;
 import io.basalt.bdev.BdevRpc;
 import io.basalt.bdev.BdevSubsystem;
+import io.basalt.bdev.aio.AioModule;
+import io.basalt.bdev.aio.AioRpc;
+import io.basalt.bdev.delay.DelayModule;
+import io.basalt.bdev.delay.DelayRpc;
+import io.basalt.bdev.error.ErrorModule;
+import io.basalt.bdev.error.ErrorRpc;
 import io.basalt.bdev.malloc.MallocModule;
 import io.basalt.bdev.malloc.MallocRpc;
 import io.basalt.bdev.nullbdev.NullModule;
 import io.basalt.bdev.nullbdev.NullRpc;
 import io.basalt.config.ConfigLoader;
 import io.basalt.config.Subsystem;
+import io.basalt.nbd.NbdRpc;
+import io.basalt.nbd.NbdServer;
+import io.basalt.nbd.NbdSubsystem;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.rpc.RpcServer;
 import io.basalt.rpc.RpcSyntax;
@@ -67,15 +76,28 @@ public final class Target implements AutoCloseable {
     private void wire() {
         MallocModule malloc = new MallocModule(bdevs);
         NullModule nul = new NullModule(bdevs);
+        AioModule aio = new AioModule(bdevs);
+        ErrorModule error = new ErrorModule(bdevs);
+        DelayModule delay = new DelayModule(bdevs);
         bdevs.addModule(malloc);
         bdevs.addModule(nul);
+        bdevs.addModule(aio);
+        bdevs.addModule(error);
+        bdevs.addModule(delay);
 
         FrameworkRpc.register(rpc, this);
         BdevRpc.register(rpc, bdevs);
         MallocRpc.register(rpc, malloc);
         NullRpc.register(rpc, nul);
+        AioRpc.register(rpc, aio);
+        ErrorRpc.register(rpc, error);
+        DelayRpc.register(rpc, delay);
 
         subsystems.add(new BdevSubsystem(bdevs));
+
+        NbdServer nbd = new NbdServer(reactors, bdevs);
+        NbdRpc.register(rpc, nbd);
+        subsystems.add(new NbdSubsystem(nbd));
     }
 
     /** The command-line syntax of every method a target serves (for {@code basalt rpc}). */
@@ -85,6 +107,10 @@ public final class Target implements AutoCloseable {
         BdevRpc.syntax(r);
         MallocRpc.syntax(r);
         NullRpc.syntax(r);
+        AioRpc.syntax(r);
+        ErrorRpc.syntax(r);
+        DelayRpc.syntax(r);
+        NbdRpc.syntax(r);
         return r;
     }
 
@@ -120,7 +146,15 @@ public final class Target implements AutoCloseable {
             server.start();
         }
         if (!options.waitForRpc()) {
-            startInit().get();
+            try {
+                startInit().get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                // The cause names the configuration entry that failed; the wrapper adds nothing.
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw e;
+            }
         } else {
             LOG.log(System.Logger.Level.INFO, "waiting for framework_start_init");
         }
