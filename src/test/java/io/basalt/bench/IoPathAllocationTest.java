@@ -14,8 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * thread's allocated-bytes counter must stay below a tiny bound per I/O: a single allocation
  * per I/O (16 bytes or more) would exceed it 160-fold. The bound leaves room for one thing that
  * is not per I/O: Netty's io_uring handler allocates a 16-byte callback per poll when the JIT
- * does not scalar-replace it, and the reactor polls Netty once per 256 deferred items while such
- * local work is queued (Reactor.NETTY_POLL_DEFERRED), so at most 0.0625 bytes per I/O.
+ * does not scalar-replace it, and the reactor polls an idle Netty once per 256 deferred items
+ * while such local work is queued (Reactor.NETTY_POLL_DEFERRED), so at most 0.0625 bytes per I/O.
  */
 class IoPathAllocationTest {
     private static final long WARMUP_IOS = 2_000_000;
