@@ -455,18 +455,29 @@ final class RaidArray {
         }
     }
 
-    /** Members a superblock goes to: every attached one that has not failed. */
+    /**
+     * Members a superblock goes to: every attached one that has not failed, except the rebuild
+     * target, which the rebuild writes itself (with its retries) before its first window.
+     */
     private List<Member> attached() {
         List<Member> out = new ArrayList<>();
         for (Slot s : slots) {
             if (s.member != null && !s.member.failed()) {
                 out.add(s.member);
             }
-            if (s.spare != null && !s.spare.failed()) {
+            if (s.spare != null && !s.spare.failed() && (process == null || process.target != s.spare)) {
                 out.add(s.spare);
             }
         }
         return out;
+    }
+
+    /** The superblock as last written (the rebuild copies it to its target), in whole blocks. */
+    byte[] superblockBytes() {
+        byte[] body = sb.encode();
+        byte[] data = new byte[Superblock.ioSize(body.length, blockSize)];
+        System.arraycopy(body, 0, data, 0, body.length);
+        return data;
     }
 
     /**
@@ -504,15 +515,15 @@ final class RaidArray {
     private CompletableFuture<Void> writeSuperblockNow() {
         syncSuperblock();
         sb.seqNumber++;
-        byte[] body = sb.encode();
-        byte[] data = new byte[Superblock.ioSize(body.length, blockSize)];
-        System.arraycopy(body, 0, data, 0, body.length);
-        return toMembers(attached(), data, "superblock (seq " + sb.seqNumber + ")");
+        return toMembers(attached(), superblockBytes(), "superblock (seq " + sb.seqNumber + ")");
     }
 
     /** Zeroes the superblock area of every attached member (bdev_raid_delete with clear_sb). */
     CompletableFuture<Void> wipeSuperblocks() {
-        int len = Superblock.HEADER_SIZE + Superblock.SLOT_SIZE * n;
+        if (!superblock) {
+            // Without a superblock the members' data starts at block 0: nothing to wipe.
+            return CompletableFuture.completedFuture(null);
+        }
         List<Member> ms = new ArrayList<>();
         for (Slot s : slots) {
             if (s.member != null) {
@@ -522,7 +533,12 @@ final class RaidArray {
                 ms.add(s.spare);
             }
         }
-        return toMembers(ms, new byte[Superblock.ioSize(len, blockSize == 0 ? 512 : blockSize)], "zeroes");
+        return toMembers(ms, zeroes(), "zeroes");
+    }
+
+    /** Zeroes over the largest superblock SPDK writes (all below the 1 MiB data offset). */
+    private byte[] zeroes() {
+        return new byte[Superblock.ioSize(Superblock.MAX_LENGTH, blockSize == 0 ? 512 : blockSize)];
     }
 
     private CompletableFuture<Void> toMembers(List<Member> ms, byte[] data, String what) {
@@ -702,7 +718,7 @@ final class RaidArray {
             return bdev.syncChannels();
         }).whenComplete((v, t2) -> {
             if (t2 != null) {
-                p.abort(RaidModule.errno(t2), "could not start: " + RaidModule.message(t2));
+                p.abort(RaidModule.errno(t2), "could not start: " + RaidModule.detail(t2));
             } else {
                 LOG.log(System.Logger.Level.INFO, "raid bdev " + name + ": rebuild onto " + target.name() + " started");
                 p.start();
@@ -742,14 +758,19 @@ final class RaidArray {
                         s.sbState = Superblock.SlotState.CONFIGURED;
                         lastProcessError = null;
                         LOG.log(System.Logger.Level.INFO, "raid bdev " + name + ": rebuild onto " + t.name() + " finished");
-                    } else {
-                        close(t);
-                        s.sbState = Superblock.SlotState.FAILED;
-                        lastProcessError = error;
-                        LOG.log(System.Logger.Level.WARNING, "raid bdev " + name + ": rebuild onto " + t.name()
-                                + " stopped: " + (error == null ? "target failed" : error.path("message").asText())
-                                + "; " + t.name() + " released");
+                        return CompletableFuture.<Void>completedFuture(null);
                     }
+                    s.sbState = Superblock.SlotState.FAILED;
+                    lastProcessError = error;
+                    LOG.log(System.Logger.Level.WARNING, "raid bdev " + name + ": rebuild onto " + t.name()
+                            + " stopped: " + (error == null ? "target failed" : error.path("message").asText())
+                            + "; " + t.name() + " released");
+                    // Deleted with clear_sb: the target's superblock goes too.
+                    CompletableFuture<Void> wiped = deleting != null && clearOnDelete
+                            ? toMembers(List.of(t), zeroes(), "zeroes").exceptionally(x -> null)
+                            : CompletableFuture.completedFuture(null);
+                    return wiped.thenRun(() -> close(t));
+                }).thenCompose(v -> {
                     CompletableFuture<Void> w = superblock && (ok || persist) && stop == null
                             ? writeSuperblock().exceptionally(x -> null) : CompletableFuture.completedFuture(null);
                     return w.thenCompose(x -> startNextRebuild().exceptionally(y -> null));
@@ -769,6 +790,7 @@ final class RaidArray {
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         deleting = done;
+        clearOnDelete = clearSb;
         if (degradedTimer != null) {
             degradedTimer.cancel(false);
             degradedTimer = null;
@@ -788,7 +810,6 @@ final class RaidArray {
                 finishDelete(clearSb);
             }
         });
-        clearOnDelete = clearSb;
         return done;
     }
 

@@ -614,6 +614,12 @@ public final class RaidModule implements BdevModule {
         return c instanceof BasaltException b ? b.describe() : String.valueOf(c);
     }
 
+    /** The failure's own text, without the errno's (for messages that add it themselves). */
+    static String detail(Throwable t) {
+        Throwable c = unwrap(t);
+        return c instanceof BasaltException b ? b.getMessage() : String.valueOf(c);
+    }
+
     static int errno(Throwable t) {
         Throwable c = unwrap(t);
         return c instanceof BasaltException b ? b.errno() : Errno.EIO;

@@ -69,6 +69,8 @@ final class RaidProcess {
     private int stopErrno;
     private String stopWhy;
     private boolean stopPersist;
+    /** The target has not got the array's superblock yet (it is written first, with retries). */
+    private boolean superblockPending;
 
     // ---- the window in progress
     private LockedRange locked;
@@ -110,6 +112,7 @@ final class RaidProcess {
 
     void start() {
         app.assertInReactor();
+        superblockPending = array.superblock;
         next();
     }
 
@@ -175,6 +178,10 @@ final class RaidProcess {
             return;
         }
         rewindTo = Long.MAX_VALUE;
+        if (superblockPending) {
+            writeSuperblock();
+            return;
+        }
         if (offset >= numBlocks) {
             flushTarget();
             return;
@@ -197,6 +204,24 @@ final class RaidProcess {
                 return;
             }
             quiesced(lr);
+        });
+    }
+
+    /**
+     * Gives the target the array's superblock, in which its slot is "spare": a target restarted
+     * in the middle of the rebuild knows it and starts the rebuild again.
+     */
+    private void writeSuperblock() {
+        running = true;
+        SuperblockIo.write(target.desc, target.appCh, pool, array.superblockBytes()).whenComplete((v, t) -> {
+            running = false;
+            if (t == null) {
+                superblockPending = false;
+                attempts = 0;
+                next();
+            } else if (failed(RaidModule.errno(t), RaidModule.detail(t))) {
+                retryLater();
+            }
         });
     }
 

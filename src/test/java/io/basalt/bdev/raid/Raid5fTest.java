@@ -31,10 +31,16 @@ class Raid5fTest {
     /** Every stripe's n strips XOR to zero, and data chunk j of stripe s is where SPDK puts it. */
     static void checkLayout(RaidKit k, List<String> members, long strip, long stripes, byte[] expectData)
             throws Exception {
+        checkLayout(k, members, 0, strip, stripes, expectData);
+    }
+
+    /** As above for members whose data starts at block {@code offset}. */
+    static void checkLayout(RaidKit k, List<String> members, long offset, long strip, long stripes,
+                            byte[] expectData) throws Exception {
         int n = members.size();
         byte[][] m = new byte[n][];
         for (int i = 0; i < n; i++) {
-            m[i] = k.read(members.get(i), 0, stripes * strip);
+            m[i] = k.read(members.get(i), offset, stripes * strip);
         }
         int sb = (int) (strip * BS);
         for (long s = 0; s < stripes; s++) {

@@ -2,6 +2,7 @@ package io.basalt.bdev.raid;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.basalt.bdev.Bdev;
+import io.basalt.bdev.aio.AioModule;
 import io.basalt.bdev.delay.DelayModule;
 import io.basalt.bdev.error.ErrorBdev;
 import io.basalt.bdev.error.ErrorModule;
@@ -13,6 +14,7 @@ import io.basalt.testing.ReactorFixture;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -30,6 +32,7 @@ final class RaidKit implements AutoCloseable {
     final MallocModule malloc;
     final ErrorModule errors;
     final DelayModule delay;
+    final AioModule aio;
     final RaidModule raid;
 
     RaidKit(int reactors) {
@@ -37,8 +40,10 @@ final class RaidKit implements AutoCloseable {
         malloc = new MallocModule(fx.bdevs);
         errors = new ErrorModule(fx.bdevs);
         delay = new DelayModule(fx.bdevs);
+        aio = new AioModule(fx.bdevs);
         raid = new RaidModule(fx.bdevs);
         fx.bdevs.addModule(malloc);
+        fx.bdevs.addModule(aio);
         fx.bdevs.addModule(errors);
         fx.bdevs.addModule(delay);
         fx.bdevs.addModule(raid);
@@ -53,6 +58,12 @@ final class RaidKit implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             malloc(prefix + i, blocks, bs);
         }
+    }
+
+    /** A file-backed member with a fixed uuid (so that it is the same member after a restart). */
+    void aio(Path file, String name, UUID uuid) throws Exception {
+        fx.onAsync(0, () -> aio.create(new AioModule.Options(file.toString(), name, 512, false, false, uuid)));
+        fx.bdevs.waitForExamine().get(30, TimeUnit.SECONDS);
     }
 
     ErrorBdev error(String base) throws Exception {
