@@ -101,6 +101,8 @@ final class RaidArray {
     /** What stopped the last rebuild, for bdev_raid_get_bdevs (null after a successful one). */
     ObjectNode lastProcessError;
     private ScheduledFuture<?> degradedTimer;
+    /** Going online: the superblock is being written and the bdev registered. */
+    private boolean configuring;
     private CompletableFuture<Void> deleting;
     private boolean sbWriting;
     private CompletableFuture<Void> sbNext;
@@ -153,6 +155,16 @@ final class RaidArray {
 
     int stripSizeKb() {
         return stripBlocks > 0 && blockSize > 0 ? (int) (stripBlocks * blockSize / 1024) : stripSizeKb;
+    }
+
+    /** The slot that expects the member with uuid {@code u}, or null. */
+    Slot slotOf(UUID u) {
+        for (Slot s : slots) {
+            if (u.equals(s.uuid)) {
+                return s;
+            }
+        }
+        return null;
     }
 
     /** Members in service (or configured, while configuring). */
@@ -306,7 +318,7 @@ final class RaidArray {
      * when it is still waiting); it fails when going online failed.
      */
     CompletableFuture<Void> memberJoined() {
-        if (state != State.CONFIGURING || deleting != null) {
+        if (state != State.CONFIGURING || deleting != null || configuring) {
             return CompletableFuture.completedFuture(null);
         }
         int found = discovered();
@@ -325,7 +337,7 @@ final class RaidArray {
 
     private void startDegraded() {
         degradedTimer = null;
-        if (state != State.CONFIGURING || deleting != null || discovered() < minOperational) {
+        if (state != State.CONFIGURING || deleting != null || configuring || discovered() < minOperational) {
             return;
         }
         for (Slot s : slots) {
@@ -353,11 +365,11 @@ final class RaidArray {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        state = State.ONLINE;
+        configuring = true;
         CompletableFuture<Void> written = superblock ? writeSuperblock() : CompletableFuture.completedFuture(null);
         return written.thenRun(this::register).whenComplete((v, t) -> {
+            configuring = false;
             if (t != null) {
-                state = State.CONFIGURING;
                 logic = null;
             }
         });
@@ -424,6 +436,7 @@ final class RaidArray {
         RaidBdev b = new RaidBdev(this, logic, uuid, numBlocks, view);
         layer.register(b);
         bdev = b;
+        state = State.ONLINE;
         selfDesc = layer.open(b.name(), false, (e, x, d) -> {
             if (e == BdevEvent.REMOVE) {
                 selfRemoved();
@@ -805,7 +818,8 @@ final class RaidArray {
                 if (state == State.ONLINE) {
                     state = State.OFFLINE;
                 }
-                layer.unregister(bdev);
+                // Answer once the bdev is gone from the registry, so its name is free again.
+                layer.unregister(bdev).whenComplete((v2, t2) -> finishDelete(clearSb));
             } else {
                 finishDelete(clearSb);
             }
@@ -870,7 +884,8 @@ final class RaidArray {
         logic = null;
         try {
             if (deleting != null) {
-                finishDelete(clearOnDelete);
+                // finishDelete runs once the layer has forgotten the bdev.
+                return;
             } else if (stop == Stop.SHUTDOWN) {
                 closeAll();
                 module.forget(this);

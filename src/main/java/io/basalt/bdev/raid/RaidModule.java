@@ -509,7 +509,6 @@ public final class RaidModule implements BdevModule {
             return;
         }
         RaidArray a = byUuid(sb.uuid);
-        Superblock eff = sb;
         List<String> rejoin = List.of();
         if (a != null) {
             if (!a.superblock || a.sb == null) {
@@ -538,8 +537,6 @@ public final class RaidModule implements BdevModule {
                 }
                 forget(a);
                 a = null;
-            } else if (sb.seqNumber < a.sb.seqNumber) {
-                eff = a.sb;
             }
         }
         if (a == null) {
@@ -553,32 +550,34 @@ public final class RaidModule implements BdevModule {
             LOG.log(System.Logger.Level.INFO, "assembling raid bdev " + a.name + " (uuid " + a.uuid + ", seq "
                     + sb.seqNumber + ") from its superblock on " + bdev.name());
         }
-        join(a, eff, bdev);
+        join(a, bdev);
         for (String name : rejoin) {
             Bdev b = layer.lookup(name);
             if (b != null && layer.claimant(b) == null) {
-                join(a, eff, b);
+                join(a, b);
             }
         }
     }
 
-    /** Attaches {@code bdev} to the assembled array as its superblock {@code sb} says. */
-    private void join(RaidArray a, Superblock sb, Bdev bdev) {
-        Superblock.Slot e = sb.slotOf(bdev.uuid());
-        if (e == null) {
-            LOG.log(System.Logger.Level.INFO, "bdev " + bdev.name() + " is not in the superblock of raid bdev " + a.name
+    /**
+     * Attaches {@code bdev} to the assembled array as the array's slots say (they come from the
+     * newest superblock seen, and degraded starts and failures have updated them since).
+     */
+    private void join(RaidArray a, Bdev bdev) {
+        RaidArray.Slot s = a.slotOf(bdev.uuid());
+        if (s == null) {
+            LOG.log(System.Logger.Level.INFO, "bdev " + bdev.name() + " is not a member of raid bdev " + a.name
                     + "; ignored");
             return;
         }
-        RaidArray.Slot s = a.slots[e.slot];
-        if (e.state == Superblock.SlotState.CONFIGURED && a.state == RaidArray.State.CONFIGURING && s.member == null) {
+        boolean free = s.member == null && s.spare == null;
+        if (s.sbState == Superblock.SlotState.CONFIGURED && a.state == RaidArray.State.CONFIGURING && free) {
             Member m = a.open(s, bdev.name());
             a.attachConfigured(m);
-            LOG.log(System.Logger.Level.INFO, "raid bdev " + a.name + ": member " + bdev.name() + " joined (slot " + e.slot
-                    + ", " + a.discovered() + " of " + a.expected + ")");
+            LOG.log(System.Logger.Level.INFO, "raid bdev " + a.name + ": member " + bdev.name() + " joined (slot "
+                    + s.index + ", " + a.discovered() + " of " + a.expected + ")");
             logFailure(a, a.memberJoined());
-        } else if (e.state == Superblock.SlotState.SPARE && s.member == null && s.spare == null
-                && a.state != RaidArray.State.OFFLINE) {
+        } else if (s.sbState == Superblock.SlotState.SPARE && free && a.state != RaidArray.State.OFFLINE) {
             Member m = a.open(s, bdev.name());
             LOG.log(System.Logger.Level.INFO, "raid bdev " + a.name + ": " + bdev.name() + " was being rebuilt; it will"
                     + " be rebuilt again");
@@ -589,7 +588,7 @@ public final class RaidModule implements BdevModule {
             }
         } else {
             LOG.log(System.Logger.Level.INFO, "bdev " + bdev.name() + " is not an active member of raid bdev " + a.name
-                    + " (" + e.state + "); ignored");
+                    + " (" + s.sbState + (free ? "" : ", slot taken") + "); ignored");
         }
     }
 
