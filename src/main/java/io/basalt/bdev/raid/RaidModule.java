@@ -460,28 +460,30 @@ public final class RaidModule implements BdevModule {
         SuperblockIo.read(d, ch, layer.buffers()).whenComplete((p, t) -> {
             d.putIoChannel(ch);
             d.close();
+            // Examine ends once an array this bdev completes is registered, so that
+            // bdev_wait_for_examine (and a replayed configuration after it) finds the raid bdev.
+            CompletableFuture<Void> joined = CompletableFuture.completedFuture(null);
             try {
                 if (t != null) {
                     LOG.log(System.Logger.Level.WARNING, "raid examine of " + bdev.name() + ": " + message(t));
                 } else if (p.valid()) {
-                    examineSuperblock(p.sb(), bdev);
+                    joined = examineSuperblock(p.sb(), bdev);
                 } else {
                     if (p.invalid() != Superblock.Invalid.NO_SIGNATURE) {
                         LOG.log(System.Logger.Level.WARNING, "bdev " + bdev.name() + ": raid superblock ignored: "
                                 + p.reason());
                     }
-                    examineNoSuperblock(bdev);
+                    joined = examineNoSuperblock(bdev);
                 }
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "raid examine of " + bdev.name() + " failed", e);
-            } finally {
-                done.run();
             }
+            joined.whenComplete((v, x) -> done.run());
         });
     }
 
     /** A bdev without superblock: an array waiting for a member of that name takes it. */
-    private void examineNoSuperblock(Bdev bdev) {
+    private CompletableFuture<Void> examineNoSuperblock(Bdev bdev) {
         for (RaidArray a : List.copyOf(arrays.values())) {
             if (a.state != RaidArray.State.CONFIGURING || a.assembled || a.deleting()) {
                 continue;
@@ -491,22 +493,22 @@ public final class RaidModule implements BdevModule {
                     Member m = a.open(s, bdev.name());
                     a.attachConfigured(m);
                     LOG.log(System.Logger.Level.INFO, "raid bdev " + a.name + ": member " + bdev.name() + " appeared");
-                    logFailure(a, a.memberJoined());
-                    return;
+                    return logFailure(a, a.memberJoined());
                 }
             }
         }
+        return CompletableFuture.completedFuture(null);
     }
 
-    private void examineSuperblock(Superblock sb, Bdev bdev) {
+    private CompletableFuture<Void> examineSuperblock(Superblock sb, Bdev bdev) {
         if (sb.blockSize != bdev.blockSize()) {
             LOG.log(System.Logger.Level.WARNING, "bdev " + bdev.name() + ": block size " + bdev.blockSize()
                     + " does not match its raid superblock (" + sb.blockSize + "); ignored");
-            return;
+            return CompletableFuture.completedFuture(null);
         }
         if (sb.uuid.equals(Superblock.NULL_UUID)) {
             LOG.log(System.Logger.Level.WARNING, "bdev " + bdev.name() + ": raid superblock with a null uuid; ignored");
-            return;
+            return CompletableFuture.completedFuture(null);
         }
         RaidArray a = byUuid(sb.uuid);
         List<String> rejoin = List.of();
@@ -514,14 +516,14 @@ public final class RaidModule implements BdevModule {
             if (!a.superblock || a.sb == null) {
                 LOG.log(System.Logger.Level.WARNING, "bdev " + bdev.name() + " carries a superblock of uuid " + sb.uuid
                         + ", which raid bdev " + a.name + " has without superblock; ignored");
-                return;
+                return CompletableFuture.completedFuture(null);
             }
             if (sb.seqNumber > a.sb.seqNumber) {
                 if (a.state != RaidArray.State.CONFIGURING || !a.assembled || a.deleting()) {
                     LOG.log(System.Logger.Level.WARNING, "bdev " + bdev.name() + " carries a newer superblock of raid"
                             + " bdev " + a.name + " (seq " + sb.seqNumber + " > " + a.sb.seqNumber + "), but the array is "
                             + a.stateName() + "; ignored");
-                    return;
+                    return CompletableFuture.completedFuture(null);
                 }
                 // Start again from the newer superblock; the bdevs already taken rejoin under it.
                 rejoin = new ArrayList<>();
@@ -543,32 +545,34 @@ public final class RaidModule implements BdevModule {
             if (arrays.containsKey(sb.name) || layer.nameTaken(sb.name)) {
                 LOG.log(System.Logger.Level.ERROR, "cannot assemble raid bdev " + sb.name + " (uuid " + sb.uuid + ") from "
                         + bdev.name() + ": the name is taken");
-                return;
+                return CompletableFuture.completedFuture(null);
             }
             a = RaidArray.fromSuperblock(this, sb, sb.name);
             arrays.put(a.name, a);
             LOG.log(System.Logger.Level.INFO, "assembling raid bdev " + a.name + " (uuid " + a.uuid + ", seq "
                     + sb.seqNumber + ") from its superblock on " + bdev.name());
         }
-        join(a, bdev);
+        List<CompletableFuture<Void>> fs = new ArrayList<>();
+        fs.add(join(a, bdev));
         for (String name : rejoin) {
             Bdev b = layer.lookup(name);
             if (b != null && layer.claimant(b) == null) {
-                join(a, b);
+                fs.add(join(a, b));
             }
         }
+        return CompletableFuture.allOf(fs.toArray(new CompletableFuture[0]));
     }
 
     /**
      * Attaches {@code bdev} to the assembled array as the array's slots say (they come from the
      * newest superblock seen, and degraded starts and failures have updated them since).
      */
-    private void join(RaidArray a, Bdev bdev) {
+    private CompletableFuture<Void> join(RaidArray a, Bdev bdev) {
         RaidArray.Slot s = a.slotOf(bdev.uuid());
         if (s == null) {
             LOG.log(System.Logger.Level.INFO, "bdev " + bdev.name() + " is not a member of raid bdev " + a.name
                     + "; ignored");
-            return;
+            return CompletableFuture.completedFuture(null);
         }
         boolean free = s.member == null && s.spare == null;
         if (s.sbState == Superblock.SlotState.CONFIGURED && a.state == RaidArray.State.CONFIGURING && free) {
@@ -576,13 +580,13 @@ public final class RaidModule implements BdevModule {
             a.attachConfigured(m);
             LOG.log(System.Logger.Level.INFO, "raid bdev " + a.name + ": member " + bdev.name() + " joined (slot "
                     + s.index + ", " + a.discovered() + " of " + a.expected + ")");
-            logFailure(a, a.memberJoined());
+            return logFailure(a, a.memberJoined());
         } else if (s.sbState == Superblock.SlotState.SPARE && free && a.state != RaidArray.State.OFFLINE) {
             Member m = a.open(s, bdev.name());
             LOG.log(System.Logger.Level.INFO, "raid bdev " + a.name + ": " + bdev.name() + " was being rebuilt; it will"
                     + " be rebuilt again");
             if (a.state == RaidArray.State.ONLINE) {
-                logFailure(a, a.addSpare(m));
+                return logFailure(a, a.addSpare(m));
             } else {
                 a.attachSpare(m);
             }
@@ -590,10 +594,11 @@ public final class RaidModule implements BdevModule {
             LOG.log(System.Logger.Level.INFO, "bdev " + bdev.name() + " is not an active member of raid bdev " + a.name
                     + " (" + s.sbState + (free ? "" : ", slot taken") + "); ignored");
         }
+        return CompletableFuture.completedFuture(null);
     }
 
-    private static void logFailure(RaidArray a, CompletableFuture<Void> f) {
-        f.exceptionally(t -> {
+    private static CompletableFuture<Void> logFailure(RaidArray a, CompletableFuture<Void> f) {
+        return f.exceptionally(t -> {
             LOG.log(System.Logger.Level.ERROR, "raid bdev " + a.name + ": " + message(t));
             return null;
         });
