@@ -726,10 +726,17 @@ final class RaidArray {
         lastProcessError = null;
         CompletableFuture<Void> written = superblock ? writeSuperblock() : CompletableFuture.completedFuture(null);
         return written.thenCompose(v -> {
+            if (process != p) {
+                // Stopped (delete, shutdown, target gone) while the superblock was written.
+                return CompletableFuture.<Void>completedFuture(null);
+            }
             bdev.viewProcessOffset = 0;
             bdev.viewTarget = target;
             return bdev.syncChannels();
         }).whenComplete((v, t2) -> {
+            if (process != p) {
+                return;
+            }
             if (t2 != null) {
                 p.abort(RaidModule.errno(t2), "could not start: " + RaidModule.detail(t2));
             } else {
