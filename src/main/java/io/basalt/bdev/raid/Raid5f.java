@@ -459,12 +459,6 @@ final class Raid5f extends LevelModule {
         nextStripe(io);
     }
 
-    /** The operation met an unreadable member: plan the same stripe again around it. */
-    private void stripeRetry(RaidIo io) {
-        endStripeOp(io);
-        nextStripe(io);
-    }
-
     // ------------------------------------------------------------------ degraded reads
 
     /**
@@ -493,20 +487,8 @@ final class Raid5f extends LevelModule {
                         m.dataOffset + s * strip + (c0 - st * strip), c1 - c0)) {
                     return;
                 }
-            } else {
-                int i = st - k;
-                if (i == io.blind) {
-                    continue;
-                }
-                if (!ch.usable(i)) {
-                    slotUnreadable(io, i);
-                    continue;
-                }
-                Member m = ch.members[i];
-                if (!child(io, m, ch.chans[i], IoType.READ, io.bufs[i].segment(), 0, m.dataOffset + s * strip + io.r0,
-                        io.r1 - io.r0)) {
-                    return;
-                }
+            } else if (st - k != io.blind && !readStrip(io, st - k)) {
+                return;
             }
         }
         io.submitted = true;
@@ -515,14 +497,38 @@ final class Raid5f extends LevelModule {
         }
     }
 
-    private void stripeReadDone(RaidIo io) {
+    /** Reads slot i's strip over R into its buffer; false when the loop must stop (no free I/O). */
+    private boolean readStrip(RaidIo io, int i) {
+        RaidChannel ch = io.ch;
+        if (!ch.usable(i)) {
+            slotUnreadable(io, i);
+            return true;
+        }
+        Member m = ch.members[i];
+        return child(io, m, ch.chans[i], IoType.READ, io.bufs[i].segment(), 0,
+                m.dataOffset + io.stripe * strip + io.r0, io.r1 - io.r0);
+    }
+
+    /**
+     * The operation's reads are in. True when they decided its fate: a failure ends the I/O, a
+     * member that failed a read makes the stripe be planned again around it.
+     */
+    private boolean readsEnded(RaidIo io) {
         if (io.failStatus != null) {
             endStripeOp(io);
             io.finish();
-            return;
+            return true;
         }
         if (io.avoid >= 0 && io.avoid != io.blind) {
-            stripeRetry(io);
+            endStripeOp(io);
+            nextStripe(io);
+            return true;
+        }
+        return false;
+    }
+
+    private void stripeReadDone(RaidIo io) {
+        if (readsEnded(io)) {
             return;
         }
         if (io.phase == R_RECON) {
@@ -575,20 +581,8 @@ final class Raid5f extends LevelModule {
     // ------------------------------------------------------------------ writes
 
     private void writeReadLoop(RaidIo io) {
-        RaidChannel ch = io.ch;
-        long s = io.stripe;
         for (; io.slotCursor < n; io.slotCursor++) {
-            int i = io.slotCursor;
-            if (!needsRead(io, i)) {
-                continue;
-            }
-            if (!ch.usable(i)) {
-                slotUnreadable(io, i);
-                continue;
-            }
-            Member m = ch.members[i];
-            if (!child(io, m, ch.chans[i], IoType.READ, io.bufs[i].segment(), 0, m.dataOffset + s * strip + io.r0,
-                    io.r1 - io.r0)) {
+            if (needsRead(io, io.slotCursor) && !readStrip(io, io.slotCursor)) {
                 return;
             }
         }
@@ -600,13 +594,7 @@ final class Raid5f extends LevelModule {
 
     /** Old data (and parity) are in; computes the stripe's new parity over R and writes. */
     private void writeReadDone(RaidIo io) {
-        if (io.failStatus != null) {
-            endStripeOp(io);
-            io.finish();
-            return;
-        }
-        if (io.avoid >= 0 && io.avoid != io.blind) {
-            stripeRetry(io);
+        if (readsEnded(io)) {
             return;
         }
         long s = io.stripe;

@@ -122,7 +122,8 @@ public final class RaidRpc {
     }
 
     private static ArrayNode getBdevs(RaidModule module, GetBdevsParams p) {
-        String c = p.category();
+        // SPDK compares the category with strcasecmp.
+        String c = p.category().toLowerCase(java.util.Locale.ROOT);
         if (!c.equals("all") && !c.equals("online") && !c.equals("configuring") && !c.equals("offline")) {
             throw RpcException.invalidParams("bdev_raid_get_bdevs: category '" + c
                     + "' must be one of all, online, configuring, offline");

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ConcurrentSkipListSet;
@@ -43,6 +44,27 @@ class RaidRebuildTest {
 
     private void awaitRebuilt(String raid) throws Exception {
         RaidKit.eventuallyTrue("rebuild of " + raid + " finished", () -> process(k, raid) == null);
+    }
+
+    /**
+     * A new kit with members m0..m{members-1}, array {@code name} of {@code level} (superblock, 4
+     * KiB strips) over the first {@code n} of them, every block written; returns what was written.
+     */
+    private MemorySegment filled(int reactors, int members, RaidLevel level, String name, int n, int seed)
+            throws Exception {
+        k = new RaidKit(reactors);
+        k.mallocs("m", members, MEMBER, BS);
+        List<String> bases = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            bases.add("m" + i);
+        }
+        k.create(name, level, level == RaidLevel.RAID1 ? 0 : 4, bases, true, null);
+        long blocks = k.bdev(name).numBlocks();
+        MemorySegment model = BdevClient.pattern(blocks * BS, seed);
+        try (BdevClient c = k.client(0, name)) {
+            assertThat(await(c.write(model, 0, blocks)).status()).isEqualTo(IoStatus.SUCCESS);
+        }
+        return model;
     }
 
     /** Random writes and reads of one region from one client, checked against a model, until stopped. */
@@ -84,14 +106,10 @@ class RaidRebuildTest {
 
     @Test
     void raid5fRebuildsWindowByWindowUnderClientIo() throws Exception {
-        k = new RaidKit(2);
-        k.mallocs("m", 4, MEMBER, BS);
-        k.create("r5", RaidLevel.RAID5F, 4, List.of("m0", "m1", "m2"), true, null);
+        MemorySegment model = filled(2, 4, RaidLevel.RAID5F, "r5", 3, 1);
         long blocks = k.bdev("r5").numBlocks();
         assertThat(blocks).isEqualTo(2 * OFF);
-        MemorySegment model = BdevClient.pattern(blocks * BS, 1);
         try (BdevClient c0 = k.client(0, "r5"); BdevClient c1 = k.client(1, "r5")) {
-            assertThat(await(c0.write(model, 0, blocks)).status()).isEqualTo(IoStatus.SUCCESS);
             k.remove("m2");
             // 16 KiB windows at 2 MiB/s: about a second for the 2 MiB array.
             k.options(16, 2);
@@ -140,13 +158,9 @@ class RaidRebuildTest {
 
     @Test
     void raid1RebuildCopiesAndMirrorsBelowTheWindow() throws Exception {
-        k = new RaidKit(2);
-        k.mallocs("m", 3, MEMBER, BS);
-        k.create("r1", RaidLevel.RAID1, 0, List.of("m0", "m1"), true, null);
+        MemorySegment model = filled(2, 3, RaidLevel.RAID1, "r1", 2, 2);
         long blocks = k.bdev("r1").numBlocks();
-        MemorySegment model = BdevClient.pattern(blocks * BS, 2);
         try (BdevClient c = k.client(1, "r1")) {
-            assertThat(await(c.write(model, 0, blocks)).status()).isEqualTo(IoStatus.SUCCESS);
             k.fx.onAsync(0, () -> k.malloc.delete("m1"));
             RaidKit.eventuallyTrue("degraded", () -> k.info("r1").get("num_base_bdevs_discovered").asInt() == 1);
             k.options(8, 1);
@@ -166,14 +180,8 @@ class RaidRebuildTest {
 
     @Test
     void transientErrorsOnTheNewMemberAreRetried() throws Exception {
-        k = new RaidKit(1);
-        k.mallocs("m", 3, MEMBER, BS);
-        k.create("r1", RaidLevel.RAID1, 0, List.of("m0", "m1"), true, null);
+        MemorySegment model = filled(1, 3, RaidLevel.RAID1, "r1", 2, 3);
         long blocks = k.bdev("r1").numBlocks();
-        MemorySegment model = BdevClient.pattern(blocks * BS, 3);
-        try (BdevClient c = k.client(0, "r1")) {
-            assertThat(await(c.write(model, 0, blocks)).status()).isEqualTo(IoStatus.SUCCESS);
-        }
         k.remove("m1");
         k.error("m2");
         // The first write to the new member is its superblock: two failures there are retried.
@@ -199,13 +207,9 @@ class RaidRebuildTest {
 
     @Test
     void aPermanentErrorRollsBackCleanlyAndTheRebuildCanStartAgain() throws Exception {
-        k = new RaidKit(2);
-        k.mallocs("m", 4, MEMBER, BS);
-        k.create("r5", RaidLevel.RAID5F, 4, List.of("m0", "m1", "m2"), true, null);
+        MemorySegment model = filled(2, 4, RaidLevel.RAID5F, "r5", 3, 4);
         long blocks = k.bdev("r5").numBlocks();
-        MemorySegment model = BdevClient.pattern(blocks * BS, 4);
         try (BdevClient c = k.client(1, "r5")) {
-            assertThat(await(c.write(model, 0, blocks)).status()).isEqualTo(IoStatus.SUCCESS);
             k.remove("m1");
             long seqBefore = k.superblock("m0").sb().seqNumber;
             k.error("m3");
@@ -242,13 +246,9 @@ class RaidRebuildTest {
 
     @Test
     void aClientWriteThatFailsOnTheTargetIsCopiedAgain() throws Exception {
-        k = new RaidKit(1);
-        k.mallocs("m", 3, MEMBER, BS);
-        k.create("r1", RaidLevel.RAID1, 0, List.of("m0", "m1"), true, null);
+        MemorySegment model = filled(1, 3, RaidLevel.RAID1, "r1", 2, 5);
         long blocks = k.bdev("r1").numBlocks();
-        MemorySegment model = BdevClient.pattern(blocks * BS, 5);
         try (BdevClient c = k.client(0, "r1")) {
-            assertThat(await(c.write(model, 0, blocks)).status()).isEqualTo(IoStatus.SUCCESS);
             k.remove("m1");
             k.error("m2");
             k.options(4, 1);
