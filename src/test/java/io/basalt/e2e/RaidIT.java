@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -336,19 +335,15 @@ class RaidIT {
         assertThat(p.get("type").asText()).isEqualTo("rebuild");
         assertThat(p.get("target").asText()).isEqualTo("a3");
         fails(t.cli("bdev_raid_add_base_bdev", "r5", "a0"), -1);
+        // fio writes (and verifies) its region again and again for as long as the rebuild runs.
         int runs = 0;
-        TreeSet<Long> progress = new TreeSet<>();
         while (raid(t, "r5").get("process") != null) {
             TargetProcess.Cli f = fio(uri, false);
             ok(f);
             assertThat(f.stdout()).contains("client: (groupid=0");
             runs++;
-            JsonNode pr = raid(t, "r5").get("process");
-            if (pr != null) {
-                progress.add(pr.get("progress").get("blocks").asLong());
-            }
         }
-        assertThat(runs).as("fio runs during the rebuild").isPositive();
+        assertThat(runs).as("fio runs started during the rebuild").isPositive();
         JsonNode info = raid(t, "r5");
         assertThat(info.get("num_base_bdevs_discovered").asInt()).isEqualTo(3);
         assertThat(info.has("process_error")).isFalse();
