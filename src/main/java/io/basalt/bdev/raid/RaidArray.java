@@ -454,6 +454,8 @@ final class RaidArray {
         if (sb == null) {
             sb = new Superblock();
         }
+        // Written in the version Basalt knows, whatever the copy it was assembled from said.
+        sb.versionMinor = Superblock.VERSION_MINOR;
         sb.uuid = uuid;
         sb.name = name;
         sb.raidSize = numBlocks;
