@@ -417,8 +417,10 @@ final class RaidProcess {
         running = true;
         IoCallback cb = (io, ok, arg) -> {
             running = false;
-            if (ok) {
+            if (ok && !stopRequested) {
                 end(null, true);
+            } else if (ok) {
+                next();
             } else if (failed(errnoOf(io), "flushing " + target.name() + " failed")) {
                 retryLater();
             }
