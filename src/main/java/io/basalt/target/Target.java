@@ -14,6 +14,8 @@ import io.basalt.bdev.malloc.MallocModule;
 import io.basalt.bdev.malloc.MallocRpc;
 import io.basalt.bdev.nullbdev.NullModule;
 import io.basalt.bdev.nullbdev.NullRpc;
+import io.basalt.bdev.raid.RaidModule;
+import io.basalt.bdev.raid.RaidRpc;
 import io.basalt.config.ConfigLoader;
 import io.basalt.config.Subsystem;
 import io.basalt.nbd.NbdRpc;
@@ -79,11 +81,14 @@ public final class Target implements AutoCloseable {
         AioModule aio = new AioModule(bdevs);
         ErrorModule error = new ErrorModule(bdevs);
         DelayModule delay = new DelayModule(bdevs);
+        // After the modules whose bdevs it examines for superblocks.
+        RaidModule raid = new RaidModule(bdevs);
         bdevs.addModule(malloc);
         bdevs.addModule(nul);
         bdevs.addModule(aio);
         bdevs.addModule(error);
         bdevs.addModule(delay);
+        bdevs.addModule(raid);
 
         FrameworkRpc.register(rpc, this);
         BdevRpc.register(rpc, bdevs);
@@ -92,6 +97,7 @@ public final class Target implements AutoCloseable {
         AioRpc.register(rpc, aio);
         ErrorRpc.register(rpc, error);
         DelayRpc.register(rpc, delay);
+        RaidRpc.register(rpc, raid);
 
         subsystems.add(new BdevSubsystem(bdevs));
 
@@ -110,6 +116,7 @@ public final class Target implements AutoCloseable {
         AioRpc.syntax(r);
         ErrorRpc.syntax(r);
         DelayRpc.syntax(r);
+        RaidRpc.syntax(r);
         NbdRpc.syntax(r);
         return r;
     }
