@@ -969,6 +969,61 @@ public final class Blobstore {
         return new ChecksumJob(this, blob, cancelled).start();
     }
 
+    /**
+     * Clears the whole data region per {@code how} (SPDK clears it when an lvol store is made).
+     * Only for a store that holds no clusters yet; in chunks, a few at a time.
+     */
+    public CompletableFuture<Void> clearDataRegion(ClearMethod how) {
+        try {
+            check();
+            if (allocator.owned() > 0 || allocator.free() != allocator.total()) {
+                throw new BasaltException(Errno.EBUSY, "the data region holds clusters; it cannot be cleared");
+            }
+        } catch (BasaltException e) {
+            return failed(e);
+        }
+        if (how == ClearMethod.NONE) {
+            return CompletableFuture.completedFuture(null);
+        }
+        long chunk = Math.max(clusterSize, (64L << 20) / clusterSize * clusterSize);
+        long end = dataOffset + allocator.total() * clusterSize;
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        long[] next = {dataOffset};
+        int[] inflight = {0};
+        int[] first = {0};
+        Runnable[] pump = new Runnable[1];
+        pump[0] = () -> {
+            while (next[0] < end && inflight[0] < 4 && first[0] == 0) {
+                long off = next[0];
+                long len = Math.min(chunk, end - off);
+                next[0] += len;
+                inflight[0]++;
+                DeviceCallback cb = (e, a) -> {
+                    inflight[0]--;
+                    if (e != 0 && first[0] == 0) {
+                        first[0] = e;
+                    }
+                    pump[0].run();
+                };
+                if (how == ClearMethod.UNMAP) {
+                    mdChannel.dev.unmap(off, len, cb, null);
+                } else {
+                    mdChannel.dev.writeZeroes(off, len, cb, null);
+                }
+            }
+            if (inflight[0] == 0 && !f.isDone() && (first[0] != 0 || next[0] >= end)) {
+                if (first[0] != 0) {
+                    f.completeExceptionally(new BasaltException(Errno.EIO, "clearing the data region failed: "
+                            + Errno.text(first[0])));
+                } else {
+                    f.complete(null);
+                }
+            }
+        };
+        pump[0].run();
+        return f;
+    }
+
     /** Takes in clusters the device grew by; returns the new count of data clusters. */
     public CompletableFuture<Long> grow() {
         long n;

@@ -10,6 +10,8 @@ import io.basalt.bdev.delay.DelayModule;
 import io.basalt.bdev.delay.DelayRpc;
 import io.basalt.bdev.error.ErrorModule;
 import io.basalt.bdev.error.ErrorRpc;
+import io.basalt.bdev.lvol.LvolModule;
+import io.basalt.bdev.lvol.LvolRpc;
 import io.basalt.bdev.malloc.MallocModule;
 import io.basalt.bdev.malloc.MallocRpc;
 import io.basalt.bdev.nullbdev.NullModule;
@@ -73,11 +75,13 @@ public final class Target implements AutoCloseable {
         AioModule aio = new AioModule(bdevs);
         ErrorModule error = new ErrorModule(bdevs);
         DelayModule delay = new DelayModule(bdevs);
+        LvolModule lvol = new LvolModule(bdevs);
         bdevs.addModule(malloc);
         bdevs.addModule(nul);
         bdevs.addModule(aio);
         bdevs.addModule(error);
         bdevs.addModule(delay);
+        bdevs.addModule(lvol);
 
         FrameworkRpc.register(rpc, this);
         BdevRpc.register(rpc, bdevs);
@@ -86,6 +90,7 @@ public final class Target implements AutoCloseable {
         AioRpc.register(rpc, aio);
         ErrorRpc.register(rpc, error);
         DelayRpc.register(rpc, delay);
+        LvolRpc.register(rpc, lvol);
 
         subsystems.add(new BdevSubsystem(bdevs));
     }
@@ -100,6 +105,7 @@ public final class Target implements AutoCloseable {
         AioRpc.syntax(r);
         ErrorRpc.syntax(r);
         DelayRpc.syntax(r);
+        LvolRpc.syntax(r);
         return r;
     }
 
