@@ -42,6 +42,7 @@ final class AllocRequest implements DeviceCallback {
     private final Done done;
 
     long cluster = -1;
+    private int parity;
     private int pending;
     private int errno;
     private long src;
@@ -82,6 +83,7 @@ final class AllocRequest implements DeviceCallback {
         long cs = s.clusterSize();
         long base = s.dataOffset() + cluster * cs;
         errno = 0;
+        parity = ch.enter();
         src = s.ancestorCluster(blob.view, k);
         if (src < 0) {
             pending = 1;
@@ -107,7 +109,8 @@ final class AllocRequest implements DeviceCallback {
         long chunk = Math.min(cs, COPY_CHUNK);
         buf = s.pool().get((int) chunk);
         if (buf == null) {
-            // Out of buffers (the pool is at its limit): try again shortly.
+            // Out of buffers (the pool is at its limit): try again shortly, counting nowhere meanwhile.
+            ch.exit(parity);
             ch.reactor.schedule(this::fill, 1, TimeUnit.MILLISECONDS);
             return;
         }
@@ -172,6 +175,7 @@ final class AllocRequest implements DeviceCallback {
     }
 
     private void filled() {
+        ch.exit(parity);
         int e = errno;
         ch.store.md.send(() -> ch.store.allocFilled(this, e));
     }

@@ -14,9 +14,12 @@ import java.util.List;
  * <p>The data path: an I/O is cut at cluster boundaries; each piece reads the blob's published
  * {@link Blob.View} (no lock) and goes to the mapped device cluster. A read of an unallocated
  * cluster goes down the parent chain or returns zeroes; a write to one asks the metadata reactor
- * for a cluster ({@link AllocRequest}). Every I/O counts in the epoch it started in for its whole
- * life; a cluster given back in epoch e is reused only after every channel's count of epoch e
- * dropped to zero (read-copy-update by counting, with no per-I/O allocation or lock).
+ * for a cluster ({@link AllocRequest}). Whatever may touch a cluster found through a view counts
+ * in the current epoch while it does: the synchronous submit, each device operation until it
+ * completes, each cluster fill. A cluster given back in epoch e is reused only after every
+ * channel's count of epoch e dropped to zero (read-copy-update by counting, with no per-I/O
+ * allocation or lock). A request parked while it waits for a free cluster counts nowhere, so
+ * waiting for reclaimed clusters can never wait for itself.
  *
  * <p>Threading: every method runs on {@link #reactor}.
  */
@@ -26,6 +29,8 @@ public final class BlobChannel {
     final DeviceChannel dev;
     int refs;
     private final int[] inflight = new int[2];
+    /** Epoch parities as device-operation arguments (boxed once, so completions allocate nothing). */
+    static final Integer[] PARITY = {0, 1};
     @SuppressWarnings("unchecked")
     private final List<Runnable>[] drained = new List[] {new ArrayList<Runnable>(), new ArrayList<Runnable>()};
 
@@ -48,14 +53,14 @@ public final class BlobChannel {
         return inflight[0] + inflight[1];
     }
 
+    /** Counts the caller in the current epoch; returns the parity to give back to {@link #exit}. */
     int enter() {
-        int e = store.epoch;
-        inflight[e & 1]++;
-        return e;
+        int p = store.epoch & 1;
+        inflight[p]++;
+        return p;
     }
 
-    void exit(int e) {
-        int p = e & 1;
+    void exit(int p) {
         if (--inflight[p] == 0 && !drained[p].isEmpty()) {
             List<Runnable> w = new ArrayList<>(drained[p]);
             drained[p].clear();
@@ -81,14 +86,14 @@ public final class BlobChannel {
         io.ch = this;
         io.errno = 0;
         io.pending = 1;
-        io.epoch = enter();
+        int p = enter();
         Blob.View v = io.blob.view;
         int bad = check(io, v);
         if (bad != 0) {
             io.errno = bad;
         } else if (io.op == BlobIo.Op.FLUSH) {
             io.pending++;
-            dev.flush(io, null);
+            dev.flush(io, PARITY[enter()]);
         } else {
             long cs = store.clusterSize();
             long pos = io.offset;
@@ -100,6 +105,7 @@ public final class BlobChannel {
                 pos += n;
             }
         }
+        exit(p);
         pieceDone(io, 0);
     }
 
@@ -130,10 +136,11 @@ public final class BlobChannel {
         if (c >= 0) {
             long d = store.dataOffset() + c * cs + within;
             io.pending++;
+            Integer q = PARITY[enter()];
             switch (io.op) {
-                case READ -> dev.read(io.buf, bo, d, n, io, null);
-                case WRITE -> dev.write(io.buf, bo, d, n, io, null);
-                default -> dev.writeZeroes(d, n, io, null);
+                case READ -> dev.read(io.buf, bo, d, n, io, q);
+                case WRITE -> dev.write(io.buf, bo, d, n, io, q);
+                default -> dev.writeZeroes(d, n, io, q);
             }
             return;
         }
@@ -142,7 +149,7 @@ public final class BlobChannel {
                 long a = store.ancestorCluster(v, k);
                 if (a >= 0) {
                     io.pending++;
-                    dev.read(io.buf, bo, store.dataOffset() + a * cs + within, n, io, null);
+                    dev.read(io.buf, bo, store.dataOffset() + a * cs + within, n, io, PARITY[enter()]);
                 } else {
                     Zero.fill(io.buf, bo, n);
                 }
@@ -168,7 +175,6 @@ public final class BlobChannel {
             io.errno = errno;
         }
         if (--io.pending == 0) {
-            exit(io.epoch);
             BlobIoCallback cb = io.cb;
             Object arg = io.arg;
             int e = io.errno;
@@ -181,7 +187,9 @@ public final class BlobChannel {
     void allocDone(AllocRequest r, int result) {
         BlobIo io = r.io;
         if (result == AllocRequest.REDO) {
+            int p = enter();
             piece(io, io.blob.view, r.k, r.pos, r.n);
+            exit(p);
         } else if (result > 0 && io.errno == 0) {
             io.errno = result;
         }

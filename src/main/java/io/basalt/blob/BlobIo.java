@@ -25,7 +25,6 @@ public final class BlobIo implements DeviceCallback {
     BlobChannel ch;
     int pending;
     int errno;
-    int epoch;
 
     /**
      * @param offset byte offset in the blob, a multiple of the store's block size
@@ -58,6 +57,7 @@ public final class BlobIo implements DeviceCallback {
 
     @Override
     public void ioDone(int errno, Object arg) {
+        ch.exit((Integer) arg);
         ch.pieceDone(this, errno);
     }
 

@@ -24,7 +24,6 @@ final class CopyJob implements AllocRequest.Done {
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private long k;
     private int scans;
-    private int epoch;
 
     CopyJob(Blobstore s, Blob blob, boolean inflate) {
         this.s = s;
@@ -63,16 +62,13 @@ final class CopyJob implements AllocRequest.Done {
                 k++;
                 continue;
             }
-            BlobChannel ch = s.mdChannel();
-            epoch = ch.enter();
-            s.grant(AllocRequest.internal(ch, blob, k, this));
+            s.grant(AllocRequest.internal(s.mdChannel(), blob, k, this));
             return;
         }
     }
 
     @Override
     public void allocDone(AllocRequest r, int result) {
-        s.mdChannel().exit(epoch);
         if (result > 0) {
             fail(new BasaltException(result, name() + " of blob " + blob.id + " failed copying cluster " + r.k));
             return;

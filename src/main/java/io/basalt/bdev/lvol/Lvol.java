@@ -34,6 +34,8 @@ public final class Lvol extends Bdev {
     final Blob blob;
     String name;
     final ClearMethod clearMethod;
+    /** Snapshots are read-only from birth and writable blobs never become read-only. */
+    private final boolean readOnly;
     /** The exclusive operation in progress ("delete", "snapshot", ...), or null. */
     String busy;
     /** Why new opens are refused right now, or null. Read under the bdev layer's lock. */
@@ -49,6 +51,7 @@ public final class Lvol extends Bdev {
         this.blob = blob;
         this.name = name;
         this.clearMethod = clearMethod;
+        this.readOnly = blob.readOnly();
     }
 
     private static long blocks(LvolStore s, Blob b) {
@@ -105,7 +108,7 @@ public final class Lvol extends Bdev {
     public boolean supports(IoType type) {
         return switch (type) {
             case READ, FLUSH, RESET -> true;
-            case WRITE, WRITE_ZEROES, UNMAP -> !blob.readOnly();
+            case WRITE, WRITE_ZEROES, UNMAP -> !readOnly;
             default -> false;
         };
     }
