@@ -40,8 +40,13 @@ public final class LvolStore {
     static final String XATTR_UUID = "uuid";
     static final String XATTR_CLEAR = "clear_method";
     static final Set<String> RESERVED = Set.of(XATTR_NAME, XATTR_UUID, XATTR_CLEAR, Blobstore.CHECKSUM_XATTR);
-    /** How long a delete waits for an lvol's users to leave before it fails with -EBUSY. */
-    static final long USER_WAIT_MS = Long.getLong("basalt.lvol.userWaitMs", 2000);
+    /**
+     * How long a delete waits for an lvol's users to leave before it fails with -EBUSY
+     * (system property basalt.lvol.userWaitMs, default 2000).
+     */
+    static long userWaitMs() {
+        return Long.getLong("basalt.lvol.userWaitMs", 2000);
+    }
     static final int MAX_NAME = 63;
 
     final LvolModule module;
@@ -222,7 +227,7 @@ public final class LvolStore {
     /** Waits (bounded) until nobody uses the lvols; -EBUSY naming the holders otherwise. */
     private CompletableFuture<Void> waitForUsers(List<Lvol> ls) {
         CompletableFuture<Void> f = new CompletableFuture<>();
-        poll(ls, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(USER_WAIT_MS), f);
+        poll(ls, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(userWaitMs()), f);
         return f;
     }
 
