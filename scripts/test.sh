@@ -8,7 +8,7 @@ set -euo pipefail
 BASALT_HOME="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$BASALT_HOME"
 
-PKGS=(qemu-utils libnbd-bin fio nbdkit nbd-client)
+PKGS=(qemu-utils libnbd-bin fio nbdkit nbd-client python3 util-linux)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -182,7 +182,7 @@ public abstract class Bdev {
         return new BdevIo();
     }
 
-    /** Buffer alignment the module needs, in bytes (power of two); misaligned buffers are bounced. */
+    /** Buffer alignment the module needs, in bytes (power of two); misaligned or heap buffers are bounced. */
     public int requiredAlignment() {
         return 1;
     }
@@ -310,6 +310,7 @@ public abstract class Bdev {
         AtomicInteger left = new AtomicInteger(all.size());
         Runnable ack = () -> {
             if (left.decrementAndGet() == 0) {
+                lr.quiesced.complete(lr);
                 origin.send(() -> f.complete(lr));
             }
         };
@@ -326,9 +327,15 @@ public abstract class Bdev {
         return f;
     }
 
-    /** Ends a quiesce and lets the I/O it held back go; completes on the calling reactor. */
+    /**
+     * Ends a quiesce and lets the I/O it held back go; completes on the calling reactor. -EBUSY
+     * while the quiesce itself has not completed (its future would never complete otherwise).
+     */
     public final CompletableFuture<Void> unquiesceRange(LockedRange lr) {
         synchronized (layer) {
+            if (lockedRanges.contains(lr) && !lr.quiesced.isDone()) {
+                throw new BasaltException(Errno.EBUSY, "range " + lr + " of " + name + " is still being quiesced");
+            }
             if (!lockedRanges.remove(lr)) {
                 throw new BasaltException(Errno.EINVAL, "range " + lr + " of " + name + " is not quiesced");
             }

@@ -23,7 +23,8 @@ public final class BdevRpc {
     public record GetBdevsParams(String name, Long timeout) {
     }
 
-    public record GetIostatParams(String name, List<String> names, Boolean perChannel) {
+    public record GetIostatParams(String name, List<String> names, Boolean perChannel,
+                                  @io.basalt.rpc.Unsupported("\"none\"") String resetMode) {
     }
 
     public static void register(RpcRegistry rpc, BdevLayer layer) {
@@ -36,7 +37,7 @@ public final class BdevRpc {
     public static void syntax(RpcSyntax.Registry r) {
         r.add(RpcSyntax.method("bdev_get_bdevs", "Display current blockdev list or required blockdev")
                 .opt("-b", "--name", "name", RpcSyntax.Type.STRING, "Name of the Blockdev")
-                .opt("-t", "--timeout", "timeout", RpcSyntax.Type.LONG, "Time in ms to wait for the bdev to appear")
+                .opt("-t", "--timeout-ms", "timeout", RpcSyntax.Type.LONG, "Time in ms to wait for the bdev to appear")
                 .build());
         r.add(RpcSyntax.method("bdev_get_iostat", "Display current I/O statistics of all the blockdevs or specified blockdev")
                 .opt("-b", "--name", "name", RpcSyntax.Type.STRING, "Name of the Blockdev")
@@ -58,7 +59,8 @@ public final class BdevRpc {
             return out;
         }
         CompletableFuture<Object> f = new CompletableFuture<>();
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
+        // Capped so that the deadline cannot overflow (17 years is "forever" here).
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.min(timeout, Long.MAX_VALUE >> 24));
         waitFor(layer, p.name(), deadline, f);
         return f;
     }
@@ -72,7 +74,7 @@ public final class BdevRpc {
             f.complete(out);
             return;
         }
-        if (System.nanoTime() >= deadline) {
+        if (System.nanoTime() - deadline >= 0) {
             f.completeExceptionally(new BasaltException(Errno.ENODEV, "bdev " + name + " not found"));
             return;
         }

@@ -214,8 +214,9 @@ public final class IoChannel {
         io.submitting = true;
         try {
             int align = bdev.requiredAlignment();
+            // A module that needs alignment hands buffers to the kernel: a heap segment never fits.
             if (align > 1 && io.type.hasData() && io.bounce == null
-                    && ((io.buf.address() + io.bufOffset) & (align - 1)) != 0) {
+                    && (!io.buf.isNative() || ((io.buf.address() + io.bufOffset) & (align - 1)) != 0)) {
                 if (!startBounce(io)) {
                     return;
                 }
@@ -303,7 +304,7 @@ public final class IoChannel {
         if (waitHead != null) {
             notifyWaiters();
         }
-        if (destroyRequested && inflight == 0) {
+        if (destroyRequested && inflight == 0 && lockedHead == null) {
             bdev.destroyChannel(this);
         }
     }
@@ -383,7 +384,9 @@ public final class IoChannel {
         while (io != null) {
             BdevIo n = io.qnext;
             io.qnext = null;
-            io.complete(IoStatus.ABORTED);
+            // Deferred like any completion inside a submit call: the reset's caller must not be re-entered.
+            io.status = IoStatus.ABORTED;
+            reactor.defer(io);
             io = n;
         }
     }

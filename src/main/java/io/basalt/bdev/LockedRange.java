@@ -4,6 +4,8 @@ package io.basalt.bdev;
 public final class LockedRange {
     final long offset;
     final long length;
+    /** Completes when the range is quiesced on every channel. */
+    final java.util.concurrent.CompletableFuture<LockedRange> quiesced = new java.util.concurrent.CompletableFuture<>();
 
     LockedRange(long offset, long length) {
         this.offset = offset;

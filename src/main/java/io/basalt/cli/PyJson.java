@@ -63,11 +63,49 @@ final class PyJson {
         } else if (n.isIntegralNumber()) {
             sb.append(n.bigIntegerValue());
         } else if (n.isNumber()) {
-            double d = n.asDouble();
-            sb.append(d == Math.rint(d) && Math.abs(d) < 1e16 ? String.format("%.1f", d) : Double.toString(d));
+            sb.append(pyFloat(n.asDouble()));
         } else {
             sb.append(n);
         }
+    }
+
+    /**
+     * Python's repr of a float: the shortest digits that read back the same (what Double.toString
+     * finds too), written fixed when the exponent is in -4..15, else as 1.5e+16 / 1e-05.
+     */
+    static String pyFloat(double d) {
+        if (Double.isNaN(d)) {
+            return "NaN";
+        }
+        if (Double.isInfinite(d)) {
+            return d > 0 ? "Infinity" : "-Infinity";
+        }
+        if (d == 0) {
+            return 1 / d < 0 ? "-0.0" : "0.0";
+        }
+        java.math.BigDecimal bd = new java.math.BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
+        String digits = bd.unscaledValue().toString();
+        int exp = digits.length() - 1 - bd.scale();
+        StringBuilder out = new StringBuilder(d < 0 ? "-" : "");
+        if (exp >= -4 && exp < 16) {
+            if (exp >= 0) {
+                String intPart = digits.length() > exp + 1 ? digits.substring(0, exp + 1)
+                        : digits + "0".repeat(exp + 1 - digits.length());
+                String frac = digits.length() > exp + 1 ? digits.substring(exp + 1) : "0";
+                out.append(intPart).append('.').append(frac);
+            } else {
+                out.append("0.").append("0".repeat(-exp - 1)).append(digits);
+            }
+        } else {
+            out.append(digits.charAt(0));
+            if (digits.length() > 1) {
+                out.append('.').append(digits, 1, digits.length());
+            }
+            out.append('e').append(exp < 0 ? '-' : '+');
+            String e = Integer.toString(Math.abs(exp));
+            out.append(e.length() < 2 ? "0" + e : e);
+        }
+        return out.toString();
     }
 
     private static void newline(StringBuilder sb, int indent, int level) {

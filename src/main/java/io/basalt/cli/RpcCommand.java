@@ -50,20 +50,34 @@ final class RpcCommand {
             if (a.startsWith("--") && eq > 0) {
                 val = a.substring(eq + 1);
                 a = a.substring(0, eq);
+            } else if (!a.startsWith("--") && a.length() > 2 && (a.startsWith("-s") || a.startsWith("-t"))) {
+                val = a.substring(2);
+                a = a.substring(0, 2);
+            }
+            boolean takesValue = switch (a) {
+                case "-s", "--server", "-t", "--timeout", "--verbose" -> true;
+                default -> false;
+            };
+            if (takesValue && val == null) {
+                if (i + 1 >= argv.length) {
+                    return usageError("option " + a + " needs a value");
+                }
+                val = argv[++i];
             }
             switch (a) {
-                case "-s", "--server" -> {
-                    socket = val != null ? val : next(argv, ++i, a);
-                }
+                case "-s", "--server" -> socket = val;
                 case "-t", "--timeout" -> {
-                    String t = val != null ? val : next(argv, ++i, a);
                     try {
-                        timeout = Double.parseDouble(t);
+                        timeout = Double.parseDouble(val);
                     } catch (NumberFormatException e) {
-                        return usageError("bad timeout " + t);
+                        timeout = Double.NaN;
+                    }
+                    if (!(timeout > 0) || Double.isInfinite(timeout)) {
+                        return usageError("bad timeout " + val + " (seconds, more than 0)");
                     }
                 }
                 case "-v", "--verbose" -> {
+                    // rpc.py's log level: Basalt's client has nothing more to say.
                 }
                 case "--dry-run" -> dryRun = true;
                 case "-h", "--help" -> {
@@ -71,17 +85,8 @@ final class RpcCommand {
                     return 0;
                 }
                 default -> {
-                    if (a.startsWith("-s") && a.length() > 2) {
-                        socket = a.substring(2);
-                    } else if (a.startsWith("-t") && a.length() > 2) {
-                        timeout = Double.parseDouble(a.substring(2));
-                    } else {
-                        return usageError("unknown option " + a);
-                    }
+                    return usageError("unknown option " + a);
                 }
-            }
-            if (socket == null) {
-                return usageError("option " + a + " needs a value");
             }
             i++;
         }
@@ -103,10 +108,6 @@ final class RpcCommand {
             System.err.println(e.getMessage());
             return 1;
         }
-    }
-
-    private static String next(String[] argv, int i, String opt) {
-        return i < argv.length ? argv[i] : null;
     }
 
     private static int usageError(String msg) {
@@ -152,6 +153,7 @@ final class RpcCommand {
                         .index(String.valueOf(posIndex++))
                         .paramLabel(a.key())
                         .arity(a.required() ? "1" : "0..1")
+                        .required(a.required())
                         .type(String.class)
                         .description(a.help())
                         .build());
@@ -213,7 +215,13 @@ final class RpcCommand {
             System.err.println("basalt rpc " + method + ": " + e.getMessage());
             return 2;
         }
-        JsonNode params = syntax.params(parsed);
+        JsonNode params;
+        try {
+            params = syntax.params(parsed);
+        } catch (ArithmeticException e) {
+            System.err.println("basalt rpc " + method + ": a number is too large");
+            return 2;
+        }
         return send(client, method, params, dryRun);
     }
 
@@ -225,9 +233,10 @@ final class RpcCommand {
         try {
             return switch (a.type()) {
                 case STRING -> s;
-                case INT -> Integer.decode(s);
-                case LONG -> Long.decode(s);
-                case FLOAT -> Double.parseDouble(s);
+                // As Python's int() and float() (rpc.py's argparse types): decimal only, no 0x or 1d.
+                case INT -> Integer.parseInt(pythonNumber(s, INT_SYNTAX));
+                case LONG -> Long.parseLong(pythonNumber(s, INT_SYNTAX));
+                case FLOAT -> Double.parseDouble(pythonNumber(s, FLOAT_SYNTAX));
                 case BOOL -> switch (s.toLowerCase()) {
                     case "true", "1", "yes" -> true;
                     case "false", "0", "no" -> false;
@@ -238,11 +247,23 @@ final class RpcCommand {
                 case JSON -> Json.MAPPER.readTree(s);
             };
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("argument " + a.label() + ": invalid " + a.type().name().toLowerCase()
-                    + " value: '" + s + "'");
+            String type = a.type() == RpcSyntax.Type.LONG ? "int" : a.type().name().toLowerCase();
+            throw new IllegalArgumentException("argument " + a.label() + ": invalid " + type + " value: '" + s + "'");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException("argument " + a.label() + ": invalid JSON: " + e.getOriginalMessage());
         }
+    }
+
+    private static final java.util.regex.Pattern INT_SYNTAX = java.util.regex.Pattern.compile("[+-]?[0-9]+");
+    private static final java.util.regex.Pattern FLOAT_SYNTAX =
+            java.util.regex.Pattern.compile("[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?");
+
+    private static String pythonNumber(String s, java.util.regex.Pattern syntax) {
+        String t = s.strip();
+        if (!syntax.matcher(t).matches()) {
+            throw new NumberFormatException(s);
+        }
+        return t;
     }
 
     private static int rawCall(RpcClient client, String[] args, boolean dryRun) throws IOException {
@@ -323,7 +344,11 @@ final class RpcCommand {
                     if (i + 1 >= args.length) {
                         return usageError("save_config -i needs a value");
                     }
-                    indent = Integer.parseInt(args[++i]);
+                    try {
+                        indent = Integer.parseInt(args[++i]);
+                    } catch (NumberFormatException e) {
+                        return usageError("save_config -i needs a number, not " + args[i]);
+                    }
                 }
                 case "-h", "--help" -> {
                     System.out.println("usage: basalt rpc save_config [-i INDENT]");

@@ -33,7 +33,7 @@ final class TgtCommand implements Callable<Integer> {
     @Option(names = "--wait-for-rpc", description = "Wait for framework_start_init before initializing")
     boolean waitForRpc;
 
-    @Option(names = "--demo", description = "Start with the embedded demo configuration (a 256 MiB malloc bdev)")
+    @Option(names = "--demo", description = "Start with the embedded demo configuration (a 256 MiB malloc bdev exported over NBD on 127.0.0.1:10809)")
     boolean demo;
 
     @Option(names = "--iobuf-mb", paramLabel = "MiB", defaultValue = "1024",
@@ -51,6 +51,10 @@ final class TgtCommand implements Callable<Integer> {
             coreList = ReactorGroup.parseCoresOption(cores);
         } catch (IllegalArgumentException e) {
             System.err.println("basalt tgt: bad -m " + cores + ": " + e.getMessage());
+            return 2;
+        }
+        if (iobufMb < 1 || iobufMb > (Long.MAX_VALUE >> 20) || idleSpinUs < 0) {
+            System.err.println("basalt tgt: --iobuf-mb must be at least 1 and --idle-spin-us not negative");
             return 2;
         }
         JsonNode embedded = null;
@@ -71,7 +75,7 @@ final class TgtCommand implements Callable<Integer> {
         } catch (BasaltException e) {
             System.err.println("basalt tgt: " + e.describe());
             return 1;
-        } catch (IllegalArgumentException | IllegalStateException e) {
+        } catch (IllegalArgumentException | IllegalStateException | io.basalt.rpc.RpcException e) {
             System.err.println("basalt tgt: " + e.getMessage());
             return 1;
         }
@@ -80,7 +84,10 @@ final class TgtCommand implements Callable<Integer> {
                 + t.reactors().transport().name().toLowerCase() + ", RPC socket " + socket
                 + (waitForRpc ? " (waiting for framework_start_init)" : ""));
         if (demo) {
-            System.err.println("Demo configuration loaded. Try:  bin/basalt rpc -s " + socket + " bdev_get_bdevs");
+            System.err.println("Demo configuration loaded: Malloc0 (256 MiB) is exported over NBD. Try:");
+            System.err.println("  bin/basalt rpc -s " + socket + " bdev_get_bdevs");
+            System.err.println("  nbdinfo nbd://127.0.0.1:10809/Malloc0");
+            System.err.println("  qemu-io -f raw -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M' nbd://127.0.0.1:10809/Malloc0");
         }
         return t.exitFuture().join();
     }

@@ -27,8 +27,16 @@ public final class ConfigLoader {
     /** Reads and checks the document's shape; throws IllegalArgumentException naming what is wrong. */
     public static List<Entry> read(Path file) throws IOException {
         JsonNode root;
+        byte[] bytes;
         try {
-            root = Json.MAPPER.readTree(Files.readAllBytes(file));
+            bytes = Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalArgumentException("config " + file + " does not exist");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("config " + file + " cannot be read: " + e);
+        }
+        try {
+            root = Json.MAPPER.readTree(bytes);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException("config " + file + " is not valid JSON: " + e.getOriginalMessage());
         }
@@ -69,7 +77,7 @@ public final class ConfigLoader {
 
     /**
      * Calls every entry allowed in the registry's current state, in order (when {@code onlyState}
-     * matches the method's states), stopping at the first failure with an exception naming it.
+     * matches the method's states), stopping at the first failure with an RpcException (the entry's code) naming it.
      * Returns the entries not run (those for a later state).
      */
     public static List<Entry> replay(RpcRegistry rpc, List<Entry> entries, boolean startupOnly) {
@@ -83,7 +91,8 @@ public final class ConfigLoader {
                 rpc.call(e.method(), e.params()).join();
             } catch (java.util.concurrent.CompletionException ce) {
                 RpcException re = RpcException.of(ce);
-                throw new IllegalStateException("config: " + e.subsystem() + " entry " + e.index() + " ("
+                // Keeps the entry's code, so framework_start_init answers with it too.
+                throw new RpcException(re.code(), "config: " + e.subsystem() + " entry " + e.index() + " ("
                         + e.method() + ") failed: " + re.code() + " " + re.getMessage());
             }
         }

@@ -1,6 +1,10 @@
 package io.basalt.rpc;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
@@ -37,7 +41,12 @@ public final class ParamDecoder {
         try {
             out = Json.MAPPER.treeToValue(p, type);
         } catch (UnrecognizedPropertyException e) {
-            throw RpcException.invalidParams(method + ": unknown parameter '" + e.getPropertyName() + "'");
+            throw RpcException.invalidParams(method + ": unknown parameter '" + path(e) + "'");
+        } catch (InputCoercionException e) {
+            // An integer too large for its parameter: Jackson reports it from the parser, without a path.
+            String name = e.getProcessor() instanceof JsonParser jp ? path(jp.getParsingContext()) : "?";
+            throw RpcException.invalidParams(method + ": parameter '" + name + "' must be an integer in "
+                    + range(e.getTargetType()));
         } catch (MismatchedInputException e) {
             String name = path(e);
             String msg = e.getOriginalMessage();
@@ -48,17 +57,49 @@ public final class ParamDecoder {
                 throw RpcException.invalidParams(method + ": missing required parameter '" + missing + "'");
             }
             throw RpcException.invalidParams(method + ": parameter '" + name + "' must be " + describe(e.getTargetType()));
+        } catch (JsonMappingException e) {
+            if (e.getCause() instanceof InputCoercionException ic) {
+                throw RpcException.invalidParams(method + ": parameter '" + path(e) + "' must be an integer in "
+                        + range(ic.getTargetType()));
+            }
+            String first = e.getOriginalMessage() == null ? e.toString() : e.getOriginalMessage().lines().findFirst().orElse("");
+            throw RpcException.invalidParams(method + ": invalid parameters: " + first);
         } catch (JsonProcessingException e) {
             String first = e.getOriginalMessage() == null ? e.toString() : e.getOriginalMessage().lines().findFirst().orElse("");
             throw RpcException.invalidParams(method + ": invalid parameters: " + first);
         } catch (IllegalArgumentException e) {
             throw RpcException.invalidParams(method + ": invalid parameters: " + e.getMessage());
         }
-        checkUnsupported(method, out);
+        checkRecord(method, out, "");
         return out;
     }
 
-    private static String path(MismatchedInputException e) {
+    private static String range(Class<?> t) {
+        if (t == int.class || t == Integer.class) {
+            return Integer.MIN_VALUE + ".." + Integer.MAX_VALUE;
+        }
+        if (t == short.class || t == Short.class) {
+            return Short.MIN_VALUE + ".." + Short.MAX_VALUE;
+        }
+        if (t == byte.class || t == Byte.class) {
+            return Byte.MIN_VALUE + ".." + Byte.MAX_VALUE;
+        }
+        return Long.MIN_VALUE + ".." + Long.MAX_VALUE;
+    }
+
+    private static String path(JsonStreamContext ctx) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonStreamContext c = ctx; c != null && !c.inRoot(); c = c.getParent()) {
+            if (c.inObject() && c.getCurrentName() != null) {
+                sb.insert(0, (sb.isEmpty() || sb.charAt(0) == '[' ? "" : ".")).insert(0, c.getCurrentName());
+            } else if (c.inArray()) {
+                sb.insert(0, "[" + Math.max(0, c.getCurrentIndex()) + "]");
+            }
+        }
+        return sb.isEmpty() ? "?" : sb.toString();
+    }
+
+    private static String path(JsonMappingException e) {
         StringBuilder sb = new StringBuilder();
         for (var ref : e.getPath()) {
             if (ref.getFieldName() != null) {
@@ -99,15 +140,15 @@ public final class ParamDecoder {
         return "a " + t.getSimpleName();
     }
 
-    private static void checkUnsupported(String method, Object params) {
+    /**
+     * Checks what Jackson does not: a required parameter given as null (Jackson takes null as a
+     * value) and {@link Unsupported} parameters away from their default; nested records too.
+     */
+    private static void checkRecord(String method, Object params, String prefix) {
         if (params == null || !params.getClass().isRecord()) {
             return;
         }
         for (RecordComponent rc : params.getClass().getRecordComponents()) {
-            Unsupported u = rc.getAnnotation(Unsupported.class);
-            if (u == null && !rc.getType().isRecord()) {
-                continue;
-            }
             Object v;
             try {
                 var acc = rc.getAccessor();
@@ -116,9 +157,15 @@ public final class ParamDecoder {
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException(e);
             }
-            if (v != null && v.getClass().isRecord()) {
-                checkUnsupported(method, v);
+            String name = prefix + jsonName(rc);
+            var jp = jsonProperty(rc);
+            if (v == null && jp != null && jp.required()) {
+                throw RpcException.invalidParams(method + ": parameter '" + name + "' must be " + describe(rc.getType()));
             }
+            if (v != null && v.getClass().isRecord()) {
+                checkRecord(method, v, name + ".");
+            }
+            Unsupported u = rc.getAnnotation(Unsupported.class);
             if (u == null || v == null) {
                 continue;
             }
@@ -130,7 +177,6 @@ public final class ParamDecoder {
                 throw new IllegalStateException("bad @Unsupported default on " + rc, e);
             }
             if (!sameValue(given, def)) {
-                String name = jsonName(rc);
                 throw RpcException.invalidParams(method + ": parameter '" + name + "' is not supported by Basalt"
                         + " (only " + u.value() + " is accepted, got " + given + ")");
             }
@@ -144,8 +190,13 @@ public final class ParamDecoder {
         return a.equals(b);
     }
 
+    /** @JsonProperty cannot target a record component: Java puts it on the accessor (and field, parameter). */
+    private static com.fasterxml.jackson.annotation.JsonProperty jsonProperty(RecordComponent rc) {
+        return rc.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+    }
+
     private static String jsonName(RecordComponent rc) {
-        var jp = rc.getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+        var jp = jsonProperty(rc);
         if (jp != null && !jp.value().isEmpty()) {
             return jp.value();
         }

@@ -9,6 +9,7 @@ import io.basalt.runtime.Errno;
 import io.basalt.runtime.Json;
 import io.basalt.runtime.Posix;
 
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
@@ -24,9 +25,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 /**
  * JSON-RPC 2.0 over a Unix stream socket, as SPDK serves it: no framing (requests are consecutive
@@ -44,6 +47,8 @@ import java.util.concurrent.Executors;
 public final class RpcServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(RpcServer.class.getName());
     private static final int MAX_PATH = 107;
+    /** How long close() waits for answers still being computed. */
+    static final long CLOSE_GRACE_MILLIS = 5000;
 
     private final Path socket;
     private final Path lockPath;
@@ -55,6 +60,7 @@ public final class RpcServer implements AutoCloseable {
     private ServerSocketChannel server;
     private Thread acceptor;
     private volatile boolean closed;
+    private final CompletableFuture<Void> closeDone = new CompletableFuture<>();
 
     public RpcServer(Path socket, RpcRegistry registry) {
         this.socket = socket.toAbsolutePath();
@@ -88,16 +94,18 @@ public final class RpcServer implements AutoCloseable {
         lockFd = fd;
         try {
             Files.deleteIfExists(socket);
-            Path tmp = Path.of(socket + ".tmp" + ProcessHandle.current().pid());
+            Path tmp = tempName();
             Files.deleteIfExists(tmp);
             ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             try {
                 s.bind(UnixDomainSocketAddress.of(tmp), 64);
                 Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-                try {
-                    Files.move(tmp, socket, StandardCopyOption.ATOMIC_MOVE);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, socket);
+                if (!tmp.equals(socket)) {
+                    try {
+                        Files.move(tmp, socket, StandardCopyOption.ATOMIC_MOVE);
+                    } catch (AtomicMoveNotSupportedException e) {
+                        Files.move(tmp, socket);
+                    }
                 }
             } catch (IOException | RuntimeException e) {
                 s.close();
@@ -109,6 +117,21 @@ public final class RpcServer implements AutoCloseable {
             releaseLock();
             throw e;
         }
+    }
+
+    /**
+     * Where to bind before the rename into place: beside the socket (same directory, so the rename
+     * is atomic), and no longer than a socket path may be. For a socket path near that limit with
+     * a very short name no such name exists: then it binds in place and chmods at once.
+     */
+    private Path tempName() {
+        String pid = Long.toString(ProcessHandle.current().pid(), 36);
+        for (Path p : new Path[] {Path.of(socket + ".tmp" + pid), socket.resolveSibling("." + pid)}) {
+            if (p.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_PATH) {
+                return p;
+            }
+        }
+        return socket;
     }
 
     /** Starts accepting connections. */
@@ -152,8 +175,11 @@ public final class RpcServer implements AutoCloseable {
                         break;
                     }
                     req = Json.STREAM_READER.readTree(p);
-                } catch (JsonProcessingException e) {
-                    c.send(RpcRegistry.error(null, RpcException.PARSE_ERROR, "Parse error"));
+                } catch (JsonProcessingException | CharConversionException e) {
+                    // CharConversionException: bytes that are not text in the detected encoding.
+                    if (!closed) {
+                        c.send(RpcRegistry.error(null, RpcException.PARSE_ERROR, "Parse error"));
+                    }
                     c.closeAfterPending();
                     return;
                 }
@@ -177,24 +203,61 @@ public final class RpcServer implements AutoCloseable {
         c.closeAfterPending();
     }
 
-    /** Stops accepting, closes connections, removes the socket and releases the lock. */
+    /**
+     * Stops accepting and reading requests, sends the answers still pending (for at most
+     * {@link #CLOSE_GRACE_MILLIS}, so spdk_kill_instance gets its "true"), closes the connections,
+     * and, if this server bound the socket, removes it and releases the lock. Blocks: call it off
+     * the reactors.
+     */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        synchronized (this) {
+            if (closed) {
+                // Another thread is closing (or closed): return once it is done.
+                closeDone.join();
+                return;
+            }
+            closed = true;
         }
-        closed = true;
+        try {
+            closeGracefully();
+        } finally {
+            closeDone.complete(null);
+        }
+    }
+
+    private void closeGracefully() {
         if (server != null) {
             closeQuietly(server);
+        }
+        for (SocketChannel ch : open) {
+            try {
+                // The connection's reader sees end of stream and closes it once its answers are out.
+                ch.shutdownInput();
+            } catch (IOException e) {
+                closeQuietly(ch);
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_GRACE_MILLIS);
+        while (!open.isEmpty() && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
         }
         for (SocketChannel ch : open) {
             closeQuietly(ch);
         }
         connections.shutdownNow();
-        try {
-            Files.deleteIfExists(socket);
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "could not remove " + socket + ": " + e);
+        if (server != null) {
+            // Only the socket this server bound: after a failed bind the file is another target's.
+            try {
+                Files.deleteIfExists(socket);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "could not remove " + socket + ": " + e);
+            }
         }
         releaseLock();
     }

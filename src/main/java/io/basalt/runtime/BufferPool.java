@@ -64,9 +64,8 @@ public final class BufferPool {
             throw new IllegalArgumentException("buffer size " + size + " out of range 1.." + maxBufferSize());
         }
         int c = classOf(size);
-        Reactor r = Reactor.current();
-        if (r != null && r.id() < caches.length) {
-            Cache cache = caches[r.id()];
+        Cache cache = cacheOfCaller();
+        if (cache != null) {
             DmaBuffer b = cache.pop(c);
             if (b != null) {
                 return b;
@@ -80,9 +79,8 @@ public final class BufferPool {
     /** Returns a buffer to the pool. Any thread. */
     public void put(DmaBuffer b) {
         int c = b.sizeClass();
-        Reactor r = Reactor.current();
-        if (r != null && r.id() < caches.length) {
-            Cache cache = caches[r.id()];
+        Cache cache = cacheOfCaller();
+        if (cache != null) {
             if (!cache.push(c, b)) {
                 shared[c].spill(cache, c);
                 cache.push(c, b);
@@ -90,6 +88,18 @@ public final class BufferPool {
             return;
         }
         shared[c].giveOne(b);
+    }
+
+    /**
+     * The lock-free cache of the calling reactor, or null for any other thread, including a
+     * reactor of another group (its id would name a cache that belongs to someone else).
+     */
+    private Cache cacheOfCaller() {
+        Reactor r = Reactor.current();
+        if (r == null || r.id() >= caches.length || r.group() == null || r.group().buffers() != this) {
+            return null;
+        }
+        return caches[r.id()];
     }
 
     /** Bytes held in slabs (in use or free). */

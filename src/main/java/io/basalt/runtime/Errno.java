@@ -34,6 +34,8 @@ public final class Errno {
     public static final int ENODATA = 61;
     public static final int EILSEQ = 84;
     public static final int EOPNOTSUPP = 95;
+    public static final int EADDRINUSE = 98;
+    public static final int EADDRNOTAVAIL = 99;
     public static final int ECONNRESET = 104;
     public static final int ENOTCONN = 107;
     public static final int ETIMEDOUT = 110;
@@ -78,6 +80,8 @@ public final class Errno {
             case ENODATA -> "No data available";
             case EILSEQ -> "Invalid or incomplete multibyte or wide character";
             case EOPNOTSUPP -> "Operation not supported";
+            case EADDRINUSE -> "Address already in use";
+            case EADDRNOTAVAIL -> "Cannot assign requested address";
             case ECONNRESET -> "Connection reset by peer";
             case ENOTCONN -> "Transport endpoint is not connected";
             case ETIMEDOUT -> "Connection timed out";

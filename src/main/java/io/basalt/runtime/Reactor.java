@@ -29,6 +29,12 @@ public final class Reactor {
     private static final System.Logger LOG = System.getLogger(Reactor.class.getName());
     /** Longest single park, so a lost wake-up can never stall the loop for long. */
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /**
+     * Longest stretch of messages one loop iteration runs. Netty's runNow() otherwise drains the
+     * task queue until it is empty, so a message that sends itself again (or a steady stream from
+     * other threads) would starve deferred completions and pollers.
+     */
+    private static final long TASK_BUDGET_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 
     private final int id;
     private final ReactorGroup group;
@@ -253,7 +259,7 @@ public final class Reactor {
             while (true) {
                 int work = drainDeferred();
                 work += runPollers();
-                work += loop.runNow();
+                work += loop.runNow(TASK_BUDGET_NANOS);
                 iterations++;
                 if (work > 0 || ringHead != ringTail) {
                     busyIterations++;
@@ -268,7 +274,7 @@ public final class Reactor {
                     idleSince = now;
                 } else if (now - idleSince >= spinNanos) {
                     parks++;
-                    loop.run(MAX_PARK_NANOS);
+                    loop.run(MAX_PARK_NANOS, TASK_BUDGET_NANOS);
                     idleSince = 0;
                 } else {
                     Thread.onSpinWait();

@@ -9,6 +9,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -25,6 +26,9 @@ import java.util.function.Consumer;
 public final class ReactorGroup implements AutoCloseable {
     /** Default time a reactor spins without work before it parks. */
     public static final long DEFAULT_SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+    /** Most reactors (and highest core number + 1) a group takes. */
+    static final int MAX_CORES = 1024;
+    private static final System.Logger LOG = System.getLogger(ReactorGroup.class.getName());
 
     private final List<Reactor> reactors;
     private final int[] cores;
@@ -69,51 +73,53 @@ public final class ReactorGroup implements AutoCloseable {
     /** Parses an SPDK-style core mask: a hex mask ("0x3", "3") or a list ("[0,2-3]"). */
     public static int[] parseCoreMask(String s) {
         String v = s.trim();
+        BitSet cores = new BitSet();
         if (v.startsWith("[") && v.endsWith("]")) {
-            List<Integer> out = new ArrayList<>();
-            for (String part : v.substring(1, v.length() - 1).split(",")) {
+            for (String part : v.substring(1, v.length() - 1).split(",", -1)) {
                 String p = part.trim();
-                if (p.isEmpty()) {
-                    continue;
+                if (p.isEmpty() && v.substring(1, v.length() - 1).isBlank()) {
+                    break;
                 }
                 int dash = p.indexOf('-');
-                if (dash > 0) {
-                    int a = Integer.parseInt(p.substring(0, dash).trim());
-                    int b = Integer.parseInt(p.substring(dash + 1).trim());
-                    if (a > b) {
-                        throw new IllegalArgumentException("bad core range " + p);
-                    }
-                    for (int i = a; i <= b; i++) {
-                        if (!out.contains(i)) {
-                            out.add(i);
-                        }
-                    }
-                } else {
-                    int c = Integer.parseInt(p);
-                    if (!out.contains(c)) {
-                        out.add(c);
-                    }
+                int a = coreNumber(dash < 0 ? p : p.substring(0, dash), s);
+                int b = dash < 0 ? a : coreNumber(p.substring(dash + 1), s);
+                if (a > b) {
+                    throw new IllegalArgumentException("bad core range " + p + " in " + s);
                 }
+                cores.set(a, b + 1);
             }
-            Collections.sort(out);
-            if (out.isEmpty()) {
+            if (cores.isEmpty()) {
                 throw new IllegalArgumentException("empty core list " + s);
             }
-            return out.stream().mapToInt(Integer::intValue).toArray();
+            return cores.stream().toArray();
         }
         String hex = v.startsWith("0x") || v.startsWith("0X") ? v.substring(2) : v;
+        if (!hex.matches("[0-9a-fA-F]+")) {
+            throw new IllegalArgumentException("core mask " + s + " is not a hex number");
+        }
         java.math.BigInteger mask = new java.math.BigInteger(hex, 16);
-        if (mask.signum() <= 0) {
+        if (mask.signum() == 0) {
             throw new IllegalArgumentException("core mask selects no core: " + s);
         }
-        int[] out = new int[mask.bitCount()];
-        int k = 0;
+        if (mask.bitLength() > MAX_CORES) {
+            throw new IllegalArgumentException("core mask " + s + " selects core " + (mask.bitLength() - 1)
+                    + "; cores are 0.." + (MAX_CORES - 1));
+        }
         for (int i = 0; i < mask.bitLength(); i++) {
             if (mask.testBit(i)) {
-                out[k++] = i;
+                cores.set(i);
             }
         }
-        return out;
+        return cores.stream().toArray();
+    }
+
+    private static int coreNumber(String p, String whole) {
+        String t = p.trim();
+        if (!t.matches("[0-9]{1,4}") || Integer.parseInt(t) >= MAX_CORES) {
+            throw new IllegalArgumentException("bad core number '" + t + "' in " + whole + " (cores are 0.."
+                    + (MAX_CORES - 1) + ")");
+        }
+        return Integer.parseInt(t);
     }
 
     /**
@@ -123,9 +129,9 @@ public final class ReactorGroup implements AutoCloseable {
     public static int[] parseCoresOption(String s) {
         String v = s.trim();
         if (v.matches("[0-9]+")) {
-            int n = Integer.parseInt(v);
-            if (n < 1 || n > 1024) {
-                throw new IllegalArgumentException("reactor count must be 1..1024, not " + n);
+            int n = v.length() > 5 ? Integer.MAX_VALUE : Integer.parseInt(v);
+            if (n < 1 || n > MAX_CORES) {
+                throw new IllegalArgumentException("reactor count must be 1.." + MAX_CORES + ", not " + v);
             }
             int[] out = new int[n];
             for (int i = 0; i < n; i++) {
@@ -182,28 +188,54 @@ public final class ReactorGroup implements AutoCloseable {
     /**
      * SPDK's spdk_for_each_thread: runs {@code fn} on every reactor, one after the other, then
      * {@code done} on the reactor that called (or on reactor 0 when the caller is not a reactor).
+     * A failing {@code fn} is logged and the walk goes on, so {@code done} always runs.
      */
     public void forEach(Consumer<Reactor> fn, Runnable done) {
-        Reactor origin = Reactor.current() != null ? Reactor.current() : app();
-        step(0, fn, origin, done);
+        forEach(fn, (Throwable failure) -> {
+            if (failure != null) {
+                LOG.log(System.Logger.Level.ERROR, "forEach: a reactor failed", failure);
+            }
+            done.run();
+        });
     }
 
-    private void step(int i, Consumer<Reactor> fn, Reactor origin, Runnable done) {
+    private void forEach(Consumer<Reactor> fn, Consumer<Throwable> done) {
+        Reactor origin = Reactor.current() != null ? Reactor.current() : app();
+        step(0, fn, origin, done, null);
+    }
+
+    private void step(int i, Consumer<Reactor> fn, Reactor origin, Consumer<Throwable> done, Throwable failed) {
         if (i == reactors.size()) {
-            origin.send(done);
+            origin.send(() -> done.accept(failed));
             return;
         }
         Reactor r = reactors.get(i);
         r.send(() -> {
-            fn.accept(r);
-            step(i + 1, fn, origin, done);
+            Throwable f = failed;
+            try {
+                fn.accept(r);
+            } catch (Throwable t) {
+                if (f == null) {
+                    f = t;
+                }
+            }
+            step(i + 1, fn, origin, done, f);
         });
     }
 
-    /** As {@link #forEach(Consumer, Runnable)}, returning a future completed on the origin reactor. */
+    /**
+     * As {@link #forEach(Consumer, Runnable)}, returning a future completed on the origin reactor,
+     * exceptionally with the first failure once every reactor was visited.
+     */
     public CompletableFuture<Void> forEach(Consumer<Reactor> fn) {
         CompletableFuture<Void> f = new CompletableFuture<>();
-        forEach(fn, () -> f.complete(null));
+        forEach(fn, (Throwable failure) -> {
+            if (failure != null) {
+                f.completeExceptionally(failure);
+            } else {
+                f.complete(null);
+            }
+        });
         return f;
     }
 

@@ -18,6 +18,9 @@ import io.basalt.bdev.nullbdev.NullModule;
 import io.basalt.bdev.nullbdev.NullRpc;
 import io.basalt.config.ConfigLoader;
 import io.basalt.config.Subsystem;
+import io.basalt.nbd.NbdRpc;
+import io.basalt.nbd.NbdServer;
+import io.basalt.nbd.NbdSubsystem;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.rpc.RpcServer;
 import io.basalt.rpc.RpcSyntax;
@@ -93,6 +96,10 @@ public final class Target implements AutoCloseable {
         LvolRpc.register(rpc, lvol);
 
         subsystems.add(new BdevSubsystem(bdevs));
+
+        NbdServer nbd = new NbdServer(reactors, bdevs);
+        NbdRpc.register(rpc, nbd);
+        subsystems.add(new NbdSubsystem(nbd));
     }
 
     /** The command-line syntax of every method a target serves (for {@code basalt rpc}). */
@@ -106,6 +113,7 @@ public final class Target implements AutoCloseable {
         ErrorRpc.syntax(r);
         DelayRpc.syntax(r);
         LvolRpc.syntax(r);
+        NbdRpc.syntax(r);
         return r;
     }
 
@@ -137,7 +145,15 @@ public final class Target implements AutoCloseable {
         pendingConfig = ConfigLoader.replay(rpc, entries, true);
         server.start();
         if (!options.waitForRpc()) {
-            startInit().get();
+            try {
+                startInit().get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                // The cause names the configuration entry that failed; the wrapper adds nothing.
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw e;
+            }
         } else {
             LOG.log(System.Logger.Level.INFO, "waiting for framework_start_init");
         }

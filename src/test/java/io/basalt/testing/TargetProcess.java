@@ -46,6 +46,8 @@ public final class TargetProcess implements AutoCloseable {
     /** A fresh socket path in a temp directory (short enough for sun_path). */
     public static Path newSocket(String name) throws IOException {
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "bst");
+        // Empty again once the target has stopped (it removes its socket and lock file).
+        dir.toFile().deleteOnExit();
         return dir.resolve(name + ".sock");
     }
 
@@ -61,11 +63,20 @@ public final class TargetProcess implements AutoCloseable {
     /** Like start, but waits only for the socket, not for framework_wait_init (for --wait-for-rpc). */
     public static TargetProcess startRaw(Path socket, String name, boolean waitInit, String... extraArgs)
             throws Exception {
+        return startWrapped(List.of(), socket, name, waitInit, extraArgs);
+    }
+
+    /**
+     * Like {@link #startRaw}, with the target command run through {@code wrapper} (e.g.
+     * {@code ip netns exec NS}); the wrapper must exec the target so that stop and kill reach it.
+     */
+    public static TargetProcess startWrapped(List<String> wrapper, Path socket, String name, boolean waitInit,
+                                             String... extraArgs) throws Exception {
         Path logs = home().resolve("target/it-logs");
         Files.createDirectories(logs);
         Path log = logs.resolve(name + "-" + System.currentTimeMillis() + ".log");
-        List<String> cmd = new ArrayList<>(List.of(home().resolve("bin/basalt").toString(), "tgt", "-r",
-                socket.toString()));
+        List<String> cmd = new ArrayList<>(wrapper);
+        cmd.addAll(List.of(home().resolve("bin/basalt").toString(), "tgt", "-r", socket.toString()));
         cmd.addAll(List.of(extraArgs));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));

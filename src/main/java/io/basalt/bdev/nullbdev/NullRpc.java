@@ -47,7 +47,10 @@ public final class NullRpc {
             if (p.newSize() <= 0) {
                 throw RpcException.invalidParams("bdev_null_resize: new_size must be positive");
             }
-            long bytes = p.newSize() * 1024 * 1024;
+            if (p.newSize() > Long.MAX_VALUE >> 20) {
+                throw RpcException.invalidParams("bdev_null_resize: new_size " + p.newSize() + " MiB is too large");
+            }
+            long bytes = p.newSize() << 20;
             if (bytes % b.blockSize() != 0) {
                 throw RpcException.invalidParams("bdev_null_resize: new_size is not a multiple of the block size");
             }
@@ -60,19 +63,20 @@ public final class NullRpc {
     public static void syntax(RpcSyntax.Registry r) {
         r.add(RpcSyntax.method("bdev_null_create", "Add a bdev with null backend")
                 .pos("name", RpcSyntax.Type.STRING, "Name of the bdev")
-                .pos("total_size", RpcSyntax.Type.FLOAT, "Size of null bdev in MiB (int > 0)")
+                .pos("total_size", RpcSyntax.Type.LONG, "Size of null bdev in MiB (int > 0)")
                 .pos("block_size", RpcSyntax.Type.INT, "Block size for this bdev")
                 .opt("-u", "--uuid", "uuid", RpcSyntax.Type.STRING, "UUID of the bdev")
                 .opt("-p", "--physical-block-size", "physical_block_size", RpcSyntax.Type.INT, "Physical block size")
                 .opt("-m", "--md-size", "md_size", RpcSyntax.Type.INT, "Metadata size (only 0)")
                 .opt("-t", "--dif-type", "dif_type", RpcSyntax.Type.INT, "DIF type (only 0)")
                 .flag("-d", "--dif-is-head-of-md", "dif_is_head_of_md", "DIF at head of metadata (not supported)")
+                .opt("-f", "--dif-pi-format", "dif_pi_format", RpcSyntax.Type.INT, "DIF PI format (only 0)")
                 .build(a -> {
-                    double mib = (Double) a.get("total_size");
+                    long mib = (Long) a.get("total_size");
                     int bs = (Integer) a.get("block_size");
                     var p = Json.object();
                     p.put("name", a.string("name"));
-                    p.put("num_blocks", (long) (mib * 1024 * 1024 / bs));
+                    p.put("num_blocks", Math.multiplyExact(mib, 1024L * 1024) / bs);
                     p.put("block_size", bs);
                     for (String k : new String[] {"uuid", "physical_block_size", "md_size", "dif_type"}) {
                         if (a.has(k)) {
@@ -81,6 +85,9 @@ public final class NullRpc {
                     }
                     if (a.has("dif_is_head_of_md")) {
                         p.put("dif_is_head_of_md", true);
+                    }
+                    if (a.has("dif_pi_format")) {
+                        p.set("dif_pi_format", Json.MAPPER.valueToTree(a.get("dif_pi_format")));
                     }
                     return p;
                 }));
