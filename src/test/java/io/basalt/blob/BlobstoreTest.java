@@ -285,6 +285,20 @@ class BlobstoreTest {
     }
 
     @Test
+    void growTakesInWhatTheDeviceGrewBy() throws Exception {
+        long before = s.totalClusters();
+        assertThat(kit.md(s::grow)).isEqualTo(before);
+        dev.grow(12L << 20);
+        assertThat(kit.md(s::grow)).isEqualTo(before + (4L << 20) / CS);
+        Blob b = kit.md(() -> s.createBlob(s.totalClusters(), false, Map.of()));
+        assertThat(kit.onMd(() -> s.freeClusters())).isZero();
+        kit.md(s::close);
+        Blobstore again = kit.load(dev);
+        assertThat(again.totalClusters()).isEqualTo(before + 64);
+        assertThat(kit.onMd(() -> again.blob(b.id()).allocatedClusters())).isEqualTo(before + 64);
+    }
+
+    @Test
     void destroyWipesTheStore() throws Exception {
         kit.thin(s, 1);
         kit.md(s::destroy);

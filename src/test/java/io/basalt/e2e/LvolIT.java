@@ -131,6 +131,15 @@ class LvolIT {
             ok(t.cli("bdev_lvol_delete", "lvs0/clone"));
             ok(t.cli("bdev_lvol_delete", "lvs0/snap"));
             assertThat(lvol(t, "lvs0/vol").get("is_clone").asBoolean()).isFalse();
+            // The file grows: rescan the aio bdev, then the store takes in the new clusters.
+            long total = t.rpc("bdev_lvol_get_lvstores", (String) null).get(0).get("total_data_clusters").asLong();
+            try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+                raf.setLength(320L << 20);
+            }
+            ok(t.cli("bdev_aio_rescan", "aio0"));
+            ok(t.cli("bdev_lvol_grow_lvstore", "-l", "lvs0"));
+            assertThat(t.rpc("bdev_lvol_get_lvstores", (String) null).get(0).get("total_data_clusters").asLong())
+                    .isEqualTo(total + 64);
             ok(t.cli("bdev_lvol_rename_lvstore", "lvs0", "lvs1"));
             assertThat(lvol(t, "lvs1/vol")).isNotNull();
             ok(t.cli("bdev_lvol_delete_lvstore", "-l", "lvs1"));

@@ -86,6 +86,57 @@ class ScenarioS3IT {
         }
     }
 
+    private static TargetProcess.Cli run(String... cmd) throws Exception {
+        return TargetProcess.Cli.run(java.util.List.of(cmd), null);
+    }
+
+    @Test
+    void anExportedLvolIsNotFreedUnderItsClient() throws Exception {
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "s3nbd");
+        try (TargetProcess t = TargetProcess.start("s3nbd")) {
+            ok(t.cli("bdev_malloc_create", "-b", "m0", "64", "4096"));
+            ok(t.cli("bdev_lvol_create_lvstore", "m0", "lvs", "-c", "1048576"));
+            ok(t.cli("bdev_lvol_create", "-l", "lvs", "-t", "vol", "8"));
+            var exp = t.cli("nbd_start_disk", "lvs/vol", "unix:" + dir.resolve("vol.sock"));
+            ok(exp);
+            String uri = exp.stdout().trim();
+            ok(run("qemu-io", "-f", "raw", "-c", "write -P 0xab 0 1M", "-c", "write -P 0xcd 5M 1M", uri));
+            assertThat(lvol(t, "lvs/vol").get("num_allocated_clusters").asLong()).isEqualTo(2);
+            // Exported: the delete refuses, names the holder, and the data stays.
+            RpcClient.RpcError busy = t.rpcError("bdev_lvol_delete", "{\"name\":\"lvs/vol\"}");
+            assertThat(busy.code()).isEqualTo(-16);
+            assertThat(busy.getMessage()).contains("lvol lvs/vol is in use: open by 1 bdev descriptor(s)");
+            ok(run("qemu-io", "-f", "raw", "-c", "read -P 0xab 0 1M", "-c", "read -P 0 1M 4M", "-c", "read -P 0xcd 5M 1M",
+                    uri));
+            // A snapshot while exported: the export goes on writing to the origin, the snapshot keeps the past.
+            ok(t.cli("bdev_lvol_snapshot", "lvs/vol", "snap"));
+            ok(run("qemu-io", "-f", "raw", "-c", "write -P 0xef 0 64k", uri));
+            var sexp = t.cli("nbd_start_disk", "lvs/snap", "unix:" + dir.resolve("snap.sock"));
+            ok(sexp);
+            ok(run("qemu-io", "-f", "raw", "-r", "-c", "read -P 0xab 0 1M", sexp.stdout().trim()));
+            ok(run("qemu-io", "-f", "raw", "-c", "read -P 0xef 0 64k", "-c", "read -P 0xab 64k 960k", uri));
+            JsonNode vol = lvol(t, "lvs/vol");
+            assertThat(vol.get("num_allocated_clusters").asLong()).isEqualTo(1);
+            assertThat(lvol(t, "lvs/snap").get("num_allocated_clusters").asLong()).isEqualTo(2);
+            // Once the clients are gone the deletes go through; the snapshot merges into nothing left.
+            ok(t.cli("nbd_stop_disk", "unix:" + dir.resolve("snap.sock")));
+            assertThat(t.rpcError("bdev_lvol_delete", "{\"name\":\"lvs/vol\"}").code()).isEqualTo(-16);
+            ok(t.cli("nbd_stop_disk", "unix:" + dir.resolve("vol.sock")));
+            ok(t.cli("bdev_lvol_delete", "lvs/vol"));
+            ok(t.cli("bdev_lvol_delete", "lvs/snap"));
+            assertThat(t.rpc("bdev_lvol_get_lvols", (String) null)).isEmpty();
+            assertThat(t.rpc("bdev_lvol_get_lvstores", (String) null).get(0).get("free_clusters").asLong())
+                    .isEqualTo(t.rpc("bdev_lvol_get_lvstores", (String) null).get(0).get("total_data_clusters").asLong());
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+
     @Test
     void anLvolBeingCopiedIsNotFreedUnderTheCopy() throws Exception {
         try (TargetProcess t = TargetProcess.start("s3c")) {
