@@ -513,6 +513,19 @@ public final class Blobstore {
         }
     }
 
+    /**
+     * Runs an operation's checks and start on the metadata reactor: a check that throws becomes
+     * the failed future (every check runs before anything changes).
+     */
+    private <T> CompletableFuture<T> guarded(java.util.function.Supplier<CompletableFuture<T>> op) {
+        try {
+            check();
+            return op.get();
+        } catch (BasaltException e) {
+            return failed(e);
+        }
+    }
+
     private static <T> CompletableFuture<T> failed(Throwable t) {
         return CompletableFuture.failedFuture(t);
     }
@@ -555,32 +568,29 @@ public final class Blobstore {
 
     /** Creates a blob of {@code numClusters}; a thick one gets every cluster now, zeroed. */
     public CompletableFuture<Blob> createBlob(long numClusters, boolean thin, Map<String, String> xattrs) {
-        try {
-            check();
+        return guarded(() -> {
             if (numClusters < 0 || numClusters > Integer.MAX_VALUE - 1) {
                 throw new BasaltException(Errno.EINVAL, "blob size " + numClusters + " clusters out of range");
             }
             checkXattrs(xattrs);
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        long[] id = {0};
-        CompletableFuture<long[]> clusters = thin ? CompletableFuture.completedFuture(new long[0])
-                : reserveZeroed(numClusters);
-        return clusters.thenCompose(cs -> commit(t -> {
-            ClusterMap.Builder mb = ClusterMap.empty(meta.extentEntries, numClusters).edit();
-            for (int k = 0; k < cs.length; k++) {
-                mb.set(k, cs[k]);
-            }
-            id[0] = t.newBlobId();
-            t.put(new BlobMeta(id[0], thin ? BlobMeta.THIN : 0, 0, mb.build(), new TreeMap<>(xattrs)));
-        }).whenComplete((v, t) -> {
-            if (t != null) {
-                for (long c : cs) {
-                    dropReservation(c, t);
+            long[] id = {0};
+            CompletableFuture<long[]> clusters = thin ? CompletableFuture.completedFuture(new long[0])
+                    : reserveZeroed(numClusters);
+            return clusters.thenCompose(cs -> commit(t -> {
+                ClusterMap.Builder mb = ClusterMap.empty(meta.extentEntries, numClusters).edit();
+                for (int k = 0; k < cs.length; k++) {
+                    mb.set(k, cs[k]);
                 }
-            }
-        })).thenApply(v -> blobs.get(id[0]));
+                id[0] = t.newBlobId();
+                t.put(new BlobMeta(id[0], thin ? BlobMeta.THIN : 0, 0, mb.build(), new TreeMap<>(xattrs)));
+            }).whenComplete((v, t) -> {
+                if (t != null) {
+                    for (long c : cs) {
+                        dropReservation(c, t);
+                    }
+                }
+            })).thenApply(v -> blobs.get(id[0]));
+        });
     }
 
     /** Reserves {@code n} clusters and zeroes them (waiting for reclaimed clusters if need be). */
@@ -611,34 +621,8 @@ public final class Blobstore {
     }
 
     private CompletableFuture<Void> zero(long[] cs) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        int[] next = {0};
-        int[] inflight = {0};
-        int[] first = {0};
-        Runnable[] pump = new Runnable[1];
-        pump[0] = () -> {
-            while (next[0] < cs.length && inflight[0] < ZERO_WINDOW && first[0] == 0) {
-                long c = cs[next[0]++];
-                inflight[0]++;
-                mdChannel.dev.writeZeroes(dataOffset + c * clusterSize, clusterSize, (e, a) -> {
-                    inflight[0]--;
-                    if (e != 0 && first[0] == 0) {
-                        first[0] = e;
-                    }
-                    pump[0].run();
-                }, null);
-            }
-            if (inflight[0] == 0 && !f.isDone() && (first[0] != 0 || next[0] == cs.length)) {
-                if (first[0] != 0) {
-                    f.completeExceptionally(new BasaltException(Errno.EIO, "zeroing new clusters failed: "
-                            + Errno.text(first[0])));
-                } else {
-                    f.complete(null);
-                }
-            }
-        };
-        pump[0].run();
-        return f;
+        return Window.run(cs.length, ZERO_WINDOW, "zeroing new clusters",
+                (i, done) -> mdChannel.dev.writeZeroes(dataOffset + cs[i] * clusterSize, clusterSize, done, null));
     }
 
     /**
@@ -647,9 +631,7 @@ public final class Blobstore {
      * be resized (-EPERM).
      */
     public CompletableFuture<Void> resize(Blob blob, long numClusters, ClearMethod clear) {
-        long grow;
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
             if (blob.meta.readOnly()) {
                 throw new BasaltException(Errno.EPERM, "blob " + blob.id + " is read-only; it cannot be resized");
@@ -658,10 +640,12 @@ public final class Blobstore {
                 throw new BasaltException(Errno.EINVAL, "blob size " + numClusters + " clusters out of range");
             }
             notBusy(blob, "resize");
-            grow = blob.meta.thin() ? 0 : Math.max(0, numClusters - blob.meta.numClusters());
-        } catch (BasaltException e) {
-            return failed(e);
-        }
+            return resized(blob, numClusters, clear, blob.meta.thin() ? 0
+                    : Math.max(0, numClusters - blob.meta.numClusters()));
+        });
+    }
+
+    private CompletableFuture<Void> resized(Blob blob, long numClusters, ClearMethod clear, long grow) {
         CompletableFuture<long[]> clusters = grow == 0 ? CompletableFuture.completedFuture(new long[0])
                 : reserveZeroed(grow);
         return clusters.thenCompose(cs -> commit(t -> {
@@ -700,53 +684,47 @@ public final class Blobstore {
      * the origin's writes for the switch.
      */
     public CompletableFuture<Blob> snapshot(Blob origin, Map<String, String> xattrs) {
-        try {
-            check();
+        return guarded(() -> {
             live(origin);
             checkXattrs(xattrs);
             if (origin.meta.readOnly()) {
                 throw new BasaltException(Errno.EINVAL, "blob " + origin.id + " is read-only; snapshot a writable blob");
             }
             notBusy(origin, "snapshot");
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        long[] id = {0};
-        return commit(t -> {
-            BlobMeta o = t.require(origin.id);
-            notBusy(origin, "snapshot");
-            noAllocations(origin, "a snapshot");
-            id[0] = t.newBlobId();
-            int flags = BlobMeta.READ_ONLY | BlobMeta.SNAPSHOT | (o.thin() ? BlobMeta.THIN : 0);
-            t.put(new BlobMeta(id[0], flags, o.parentId(), o.map(), new TreeMap<>(xattrs)));
-            t.put(o.withMap(ClusterMap.empty(meta.extentEntries, o.numClusters())).withParent(id[0])
-                    .withFlags(o.flags() | BlobMeta.THIN));
-        }).thenApply(v -> {
-            origin.dataGeneration++;
-            return blobs.get(id[0]);
+            long[] id = {0};
+            return commit(t -> {
+                BlobMeta o = t.require(origin.id);
+                notBusy(origin, "snapshot");
+                noAllocations(origin, "a snapshot");
+                id[0] = t.newBlobId();
+                int flags = BlobMeta.READ_ONLY | BlobMeta.SNAPSHOT | (o.thin() ? BlobMeta.THIN : 0);
+                t.put(new BlobMeta(id[0], flags, o.parentId(), o.map(), new TreeMap<>(xattrs)));
+                t.put(o.withMap(ClusterMap.empty(meta.extentEntries, o.numClusters())).withParent(id[0])
+                        .withFlags(o.flags() | BlobMeta.THIN));
+            }).thenApply(v -> {
+                origin.dataGeneration++;
+                return blobs.get(id[0]);
+            });
         });
     }
 
     /** A thin writable blob reading from snapshot {@code snap}. */
     public CompletableFuture<Blob> clone(Blob snap, Map<String, String> xattrs) {
-        try {
-            check();
+        return guarded(() -> {
             live(snap);
             checkXattrs(xattrs);
             if (!snap.meta.readOnly()) {
                 throw new BasaltException(Errno.EINVAL, "blob " + snap.id + " is not a snapshot (read-only); only "
                         + "snapshots can be cloned");
             }
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        long[] id = {0};
-        return commit(t -> {
-            BlobMeta s = t.require(snap.id);
-            id[0] = t.newBlobId();
-            t.put(new BlobMeta(id[0], BlobMeta.THIN, s.id(), ClusterMap.empty(meta.extentEntries, s.numClusters()),
-                    new TreeMap<>(xattrs)));
-        }).thenApply(v -> blobs.get(id[0]));
+            long[] id = {0};
+            return commit(t -> {
+                BlobMeta s = t.require(snap.id);
+                id[0] = t.newBlobId();
+                t.put(new BlobMeta(id[0], BlobMeta.THIN, s.id(), ClusterMap.empty(meta.extentEntries, s.numClusters()),
+                        new TreeMap<>(xattrs)));
+            }).thenApply(v -> blobs.get(id[0]));
+        });
     }
 
     /**
@@ -755,66 +733,60 @@ public final class Blobstore {
      * users; a writable child's writes must be held by the caller.
      */
     public CompletableFuture<Void> delete(Blob blob, ClearMethod clear) {
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
             notBusy(blob, "delete it");
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        Blob[] heir = {null};
-        return commit(t -> {
-            BlobMeta m = t.require(blob.id);
-            notBusy(blob, "delete it");
-            noAllocations(blob, "deleting it");
-            List<BlobMeta> kids = t.children(blob.id);
-            if (kids.size() > 1) {
-                StringBuilder names = new StringBuilder();
-                for (BlobMeta k : kids) {
-                    names.append(names.isEmpty() ? "" : ", ").append(k.id());
-                }
-                throw new BasaltException(Errno.EPERM, "blob " + blob.id + " has " + kids.size() + " clones (blobs "
-                        + names + "); delete all but one first");
-            }
-            if (kids.size() == 1) {
-                BlobMeta x = kids.get(0);
-                Blob xb = blobs.get(x.id());
-                notBusy(xb, "take over its parent's clusters");
-                noAllocations(xb, "its parent is merged into it");
-                ClusterMap.Builder mb = x.map().edit();
-                for (long k = 0; k < x.numClusters(); k++) {
-                    long c = m.map().get(k);
-                    if (c >= 0 && mb.get(k) < 0) {
-                        mb.set(k, c);
+            Blob[] heir = {null};
+            return commit(t -> {
+                BlobMeta m = t.require(blob.id);
+                notBusy(blob, "delete it");
+                noAllocations(blob, "deleting it");
+                List<BlobMeta> kids = t.children(blob.id);
+                if (kids.size() > 1) {
+                    StringBuilder names = new StringBuilder();
+                    for (BlobMeta k : kids) {
+                        names.append(names.isEmpty() ? "" : ", ").append(k.id());
                     }
+                    throw new BasaltException(Errno.EPERM, "blob " + blob.id + " has " + kids.size() + " clones (blobs "
+                            + names + "); delete all but one first");
                 }
-                t.put(withoutChecksum(x.withMap(mb.build()).withParent(m.parentId())));
-                heir[0] = xb;
-            }
-            t.remove(blob.id, clear);
-        }).thenApply(v -> {
-            if (heir[0] != null) {
-                heir[0].dataGeneration++;
-            }
-            return null;
+                if (kids.size() == 1) {
+                    BlobMeta x = kids.get(0);
+                    Blob xb = blobs.get(x.id());
+                    notBusy(xb, "take over its parent's clusters");
+                    noAllocations(xb, "its parent is merged into it");
+                    ClusterMap.Builder mb = x.map().edit();
+                    for (long k = 0; k < x.numClusters(); k++) {
+                        long c = m.map().get(k);
+                        if (c >= 0 && mb.get(k) < 0) {
+                            mb.set(k, c);
+                        }
+                    }
+                    t.put(withoutChecksum(x.withMap(mb.build()).withParent(m.parentId())));
+                    heir[0] = xb;
+                }
+                t.remove(blob.id, clear);
+            }).thenApply(v -> {
+                if (heir[0] != null) {
+                    heir[0].dataGeneration++;
+                }
+                return null;
+            });
         });
     }
 
     /** Sets and removes xattrs in one commit. */
     public CompletableFuture<Void> setXattrs(Blob blob, Map<String, String> set, Collection<String> remove) {
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
             checkXattrs(set);
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        return commit(t -> {
-            BlobMeta m = t.require(blob.id);
-            SortedMap<String, String> x = new TreeMap<>(m.xattrs());
-            x.putAll(set);
-            remove.forEach(x::remove);
-            t.put(m.withXattrs(x));
+            return commit(t -> {
+                BlobMeta m = t.require(blob.id);
+                SortedMap<String, String> x = new TreeMap<>(m.xattrs());
+                x.putAll(set);
+                remove.forEach(x::remove);
+                t.put(m.withXattrs(x));
+            });
         });
     }
 
@@ -823,20 +795,17 @@ public final class Blobstore {
      * blob's data changed since.
      */
     public CompletableFuture<Void> storeChecksum(Blob blob, long generation, long checksum) {
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        return commit(t -> {
-            BlobMeta m = t.require(blob.id);
-            if (blob.dataGeneration != generation) {
-                throw new BasaltException(Errno.ESTALE, "data of blob " + blob.id + " changed during the checksum");
-            }
-            SortedMap<String, String> x = new TreeMap<>(m.xattrs());
-            x.put(CHECKSUM_XATTR, Long.toUnsignedString(checksum));
-            t.put(m.withXattrs(x));
+            return commit(t -> {
+                BlobMeta m = t.require(blob.id);
+                if (blob.dataGeneration != generation) {
+                    throw new BasaltException(Errno.ESTALE, "data of blob " + blob.id + " changed during the checksum");
+                }
+                SortedMap<String, String> x = new TreeMap<>(m.xattrs());
+                x.put(CHECKSUM_XATTR, Long.toUnsignedString(checksum));
+                t.put(m.withXattrs(x));
+            });
         });
     }
 
@@ -849,15 +818,12 @@ public final class Blobstore {
 
     /** Marks the blob the store's user keeps its own metadata in. */
     public CompletableFuture<Void> setSuperBlob(Blob blob) {
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        return commit(t -> {
-            t.require(blob.id);
-            t.setSuperBlob(blob.id);
+            return commit(t -> {
+                t.require(blob.id);
+                t.setSuperBlob(blob.id);
+            });
         });
     }
 
@@ -866,91 +832,79 @@ public final class Blobstore {
      * or a clone and not a snapshot, no cycle. The caller holds the blob's writes.
      */
     public CompletableFuture<Void> setParent(Blob blob, Blob parent) {
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
             live(parent);
             notBusy(blob, "change its parent");
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        return commit(t -> {
-            BlobMeta m = t.require(blob.id);
-            BlobMeta p = t.require(parent.id);
-            if (!p.snapshot()) {
-                throw new BasaltException(Errno.EINVAL, "blob " + parent.id + " is not a snapshot");
-            }
-            if (m.snapshot()) {
-                throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " is a snapshot; its parent cannot be set");
-            }
-            if (!m.thin() && m.parentId() == 0) {
-                throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " is thick and has no parent; only a thin "
-                        + "blob or a clone can get a parent");
-            }
-            if (p.numClusters() != m.numClusters()) {
-                throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " has " + m.numClusters() + " clusters, "
-                        + "snapshot " + parent.id + " has " + p.numClusters() + "; they must be the same size");
-            }
-            for (BlobMeta a = p; a != null; a = a.parentId() == 0 ? null : t.get(a.parentId())) {
-                if (a.id() == blob.id) {
-                    throw new BasaltException(Errno.EINVAL, "blob " + parent.id + " descends from blob " + blob.id
-                            + "; that would make a cycle");
+            return commit(t -> {
+                BlobMeta m = t.require(blob.id);
+                BlobMeta p = t.require(parent.id);
+                if (!p.snapshot()) {
+                    throw new BasaltException(Errno.EINVAL, "blob " + parent.id + " is not a snapshot");
                 }
-            }
-            noAllocations(blob, "changing its parent");
-            if (m.parentId() != parent.id) {
-                t.put(m.withParent(parent.id));
-            }
+                if (m.snapshot()) {
+                    throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " is a snapshot; its parent cannot be set");
+                }
+                if (!m.thin() && m.parentId() == 0) {
+                    throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " is thick and has no parent; only a thin "
+                            + "blob or a clone can get a parent");
+                }
+                if (p.numClusters() != m.numClusters()) {
+                    throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " has " + m.numClusters() + " clusters, "
+                            + "snapshot " + parent.id + " has " + p.numClusters() + "; they must be the same size");
+                }
+                for (BlobMeta a = p; a != null; a = a.parentId() == 0 ? null : t.get(a.parentId())) {
+                    if (a.id() == blob.id) {
+                        throw new BasaltException(Errno.EINVAL, "blob " + parent.id + " descends from blob " + blob.id
+                                + "; that would make a cycle");
+                    }
+                }
+                noAllocations(blob, "changing its parent");
+                if (m.parentId() != parent.id) {
+                    t.put(m.withParent(parent.id));
+                }
+            });
         });
     }
 
     /** Drops the parent link: the blob's own clusters stay, the rest reads as zeroes. */
     public CompletableFuture<Void> detachParent(Blob blob) {
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
             notBusy(blob, "detach its parent");
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        return commit(t -> {
-            BlobMeta m = t.require(blob.id);
-            if (m.parentId() == 0) {
-                throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " has no parent");
-            }
-            noAllocations(blob, "detaching its parent");
-            t.put(m.withParent(0).withFlags(m.flags() | BlobMeta.THIN));
+            return commit(t -> {
+                BlobMeta m = t.require(blob.id);
+                if (m.parentId() == 0) {
+                    throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " has no parent");
+                }
+                noAllocations(blob, "detaching its parent");
+                t.put(m.withParent(0).withFlags(m.flags() | BlobMeta.THIN));
+            });
         });
     }
 
     /** Allocates every unallocated cluster (copied from the parent chain or zeroed), then drops the parent. */
     public CompletableFuture<Void> inflate(Blob blob) {
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
             notBusy(blob, "inflate it");
             if (blob.parent == null && !blob.meta.thin()) {
                 throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " is thick and has no parent; nothing to inflate");
             }
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        return new CopyJob(this, blob, true).start();
+            return new CopyJob(this, blob, true).start();
+        });
     }
 
     /** Copies the clusters the parent chain holds, then drops the parent (the rest stays thin). */
     public CompletableFuture<Void> decoupleParent(Blob blob) {
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
             notBusy(blob, "decouple it");
             if (blob.parent == null) {
                 throw new BasaltException(Errno.EINVAL, "blob " + blob.id + " has no parent");
             }
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        return new CopyJob(this, blob, false).start();
+            return new CopyJob(this, blob, false).start();
+        });
     }
 
     /**
@@ -960,13 +914,10 @@ public final class Blobstore {
      * before starting.
      */
     public CompletableFuture<Long> checksum(Blob blob, BooleanSupplier cancelled) {
-        try {
-            check();
+        return guarded(() -> {
             live(blob);
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        return new ChecksumJob(this, blob, cancelled).start();
+            return new ChecksumJob(this, blob, cancelled).start();
+        });
     }
 
     /**
@@ -974,74 +925,38 @@ public final class Blobstore {
      * Only for a store that holds no clusters yet; in chunks, a few at a time.
      */
     public CompletableFuture<Void> clearDataRegion(ClearMethod how) {
-        try {
-            check();
+        return guarded(() -> {
             if (allocator.owned() > 0 || allocator.free() != allocator.total()) {
                 throw new BasaltException(Errno.EBUSY, "the data region holds clusters; it cannot be cleared");
             }
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        if (how == ClearMethod.NONE) {
-            return CompletableFuture.completedFuture(null);
-        }
-        long chunk = Math.max(clusterSize, (64L << 20) / clusterSize * clusterSize);
-        long end = dataOffset + allocator.total() * clusterSize;
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        long[] next = {dataOffset};
-        int[] inflight = {0};
-        int[] first = {0};
-        Runnable[] pump = new Runnable[1];
-        pump[0] = () -> {
-            while (next[0] < end && inflight[0] < 4 && first[0] == 0) {
-                long off = next[0];
+            if (how == ClearMethod.NONE) {
+                return CompletableFuture.completedFuture(null);
+            }
+            long chunk = Math.max(clusterSize, (64L << 20) / clusterSize * clusterSize);
+            long end = dataOffset + allocator.total() * clusterSize;
+            int chunks = (int) ((end - dataOffset + chunk - 1) / chunk);
+            return Window.run(chunks, 4, "clearing the data region", (i, done) -> {
+                long off = dataOffset + i * chunk;
                 long len = Math.min(chunk, end - off);
-                next[0] += len;
-                inflight[0]++;
-                DeviceCallback cb = (e, a) -> {
-                    inflight[0]--;
-                    if (e != 0 && first[0] == 0) {
-                        first[0] = e;
-                    }
-                    pump[0].run();
-                };
                 if (how == ClearMethod.UNMAP) {
-                    mdChannel.dev.unmap(off, len, cb, null);
+                    mdChannel.dev.unmap(off, len, done, null);
                 } else {
-                    mdChannel.dev.writeZeroes(off, len, cb, null);
+                    mdChannel.dev.writeZeroes(off, len, done, null);
                 }
-            }
-            if (inflight[0] == 0 && !f.isDone() && (first[0] != 0 || next[0] >= end)) {
-                if (first[0] != 0) {
-                    f.completeExceptionally(new BasaltException(Errno.EIO, "clearing the data region failed: "
-                            + Errno.text(first[0])));
-                } else {
-                    f.complete(null);
-                }
-            }
-        };
-        pump[0].run();
-        return f;
+            });
+        });
     }
 
     /** Takes in clusters the device grew by; returns the new count of data clusters. */
     public CompletableFuture<Long> grow() {
-        long n;
-        try {
-            check();
+        return guarded(() -> {
             long bytes = device.sizeBytes();
-            n = bytes > dataOffset ? (bytes - dataOffset) / clusterSize : 0;
-            if (n > Integer.MAX_VALUE - 1) {
-                n = Integer.MAX_VALUE - 1;
+            long n = Math.min(bytes > dataOffset ? (bytes - dataOffset) / clusterSize : 0, Integer.MAX_VALUE - 1);
+            if (n <= allocator.total()) {
+                return CompletableFuture.completedFuture(allocator.total());
             }
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        if (n <= allocator.total()) {
-            return CompletableFuture.completedFuture(allocator.total());
-        }
-        long target = n;
-        return commit(t -> t.setDataClusters(target)).thenApply(v -> allocator.total());
+            return commit(t -> t.setDataClusters(n)).thenApply(v -> allocator.total());
+        });
     }
 
     /**
@@ -1049,18 +964,15 @@ public final class Blobstore {
      * whole store or none), then closes it. On failure the store stays open as it was.
      */
     public CompletableFuture<Void> destroy() {
-        try {
-            check();
-        } catch (BasaltException e) {
-            return failed(e);
-        }
-        return meta.wipe().handle((v, t) -> {
-            if (t != null) {
-                meta.reopen();
-                throw new CompletionException(cause(t));
-            }
-            shut();
-            return null;
+        return guarded(() -> {
+            return meta.wipe().handle((v, t) -> {
+                if (t != null) {
+                    meta.reopen();
+                    throw new CompletionException(cause(t));
+                }
+                shut();
+                return null;
+            });
         });
     }
 

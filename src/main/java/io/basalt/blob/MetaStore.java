@@ -817,48 +817,21 @@ final class MetaStore {
 
     /** Reads pages into heap copies, a window at a time. */
     private CompletableFuture<MemorySegment[]> readPages(int[] pages) {
-        CompletableFuture<MemorySegment[]> f = new CompletableFuture<>();
         MemorySegment[] out = new MemorySegment[pages.length];
-        if (pages.length == 0) {
-            f.complete(out);
-            return f;
-        }
-        int[] next = {0};
-        int[] inflight = {0};
-        int[] first = {0};
-        Runnable[] pump = new Runnable[1];
-        pump[0] = () -> {
-            while (next[0] < pages.length && inflight[0] < READ_WINDOW && first[0] == 0) {
-                int j = next[0]++;
-                DmaBuffer b = pool.get(pageSize);
-                if (b == null) {
-                    first[0] = Errno.ENOMEM;
-                    break;
-                }
-                inflight[0]++;
-                dev.read(b.segment(), 0, Integer.toUnsignedLong(pages[j]) * pageSize, pageSize, (e, a) -> {
-                    inflight[0]--;
-                    if (e != 0) {
-                        if (first[0] == 0) {
-                            first[0] = e;
-                        }
-                    } else {
-                        out[j] = MemorySegment.ofArray(b.segment().asSlice(0, pageSize)
-                                .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
-                    }
-                    pool.put(b);
-                    pump[0].run();
-                }, null);
+        return Window.run(pages.length, READ_WINDOW, "reading metadata pages", (j, done) -> {
+            DmaBuffer b = pool.get(pageSize);
+            if (b == null) {
+                md.deferTask(() -> done.ioDone(Errno.ENOMEM, null));
+                return;
             }
-            if (inflight[0] == 0 && !f.isDone()) {
-                if (first[0] != 0) {
-                    f.completeExceptionally(ioError("reading metadata pages", first[0]));
-                } else if (next[0] == pages.length) {
-                    f.complete(out);
+            dev.read(b.segment(), 0, Integer.toUnsignedLong(pages[j]) * pageSize, pageSize, (e, a) -> {
+                if (e == 0) {
+                    out[j] = MemorySegment.ofArray(b.segment().asSlice(0, pageSize)
+                            .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
                 }
-            }
-        };
-        pump[0].run();
-        return f;
+                pool.put(b);
+                done.ioDone(e, null);
+            }, null);
+        }).thenApply(v -> out);
     }
 }

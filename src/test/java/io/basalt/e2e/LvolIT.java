@@ -11,6 +11,8 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static io.basalt.e2e.LvolCalls.lvol;
+import static io.basalt.e2e.LvolCalls.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The bdev_lvol_* methods through the real process, with rpc.py's syntax, over a file-backed store. */
@@ -32,19 +34,7 @@ class LvolIT {
         return img;
     }
 
-    private static String ok(TargetProcess.Cli c) {
-        assertThat(c.exitCode()).as(c.stderr()).isZero();
-        return c.stdout().trim().replace("\"", "");
-    }
 
-    private static JsonNode lvol(TargetProcess t, String alias) throws Exception {
-        for (JsonNode l : t.rpc("bdev_lvol_get_lvols", (String) null)) {
-            if (l.get("alias").asText().equals(alias)) {
-                return l;
-            }
-        }
-        return null;
-    }
 
     @Test
     void storeAndLvolsThroughTheCliComeBackAfterRestart() throws Exception {

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static io.basalt.e2e.LvolCalls.lvol;
+import static io.basalt.e2e.LvolCalls.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -20,18 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * process stays up.
  */
 class ScenarioS3IT {
-    private static JsonNode lvol(TargetProcess t, String alias) throws Exception {
-        for (JsonNode l : t.rpc("bdev_lvol_get_lvols", (String) null)) {
-            if (l.get("alias").asText().equals(alias)) {
-                return l;
-            }
-        }
-        return null;
-    }
 
-    private static void ok(TargetProcess.Cli c) {
-        assertThat(c.exitCode()).as(c.stdout() + c.stderr()).isZero();
-    }
 
     @Test
     void aFailedDeleteChangesNothingAndSaysWhy() throws Exception {
@@ -140,17 +131,12 @@ class ScenarioS3IT {
     @Test
     void anLvolBeingCopiedIsNotFreedUnderTheCopy() throws Exception {
         try (TargetProcess t = TargetProcess.start("s3c")) {
-            ok(t.cli("bdev_malloc_create", "-b", "m0", "96", "4096"));
-            // Reads and writes of the store's base take 40 ms each: an inflate of 16 clusters
-            // (a 1 MiB read and write per cluster) runs for over a second.
-            ok(t.cli("bdev_delay_create", "-b", "m0", "-d", "slow", "-r", "0", "-t", "0", "-w", "0", "-n", "0"));
-            ok(t.cli("bdev_lvol_create_lvstore", "slow", "lvs", "-c", "1048576"));
+            LvolCalls.storeOnDelayBdev(t, 96);
             ok(t.cli("bdev_lvol_create", "-l", "lvs", "vol", "16"));
             ok(t.cli("bdev_lvol_snapshot", "lvs/vol", "snap"));
-            for (String lat : new String[] {"avg_read", "p99_read", "avg_write", "p99_write"}) {
-                t.rpc("bdev_delay_update_latency", "{\"delay_bdev_name\":\"slow\",\"latency_type\":\"" + lat
-                        + "\",\"latency_us\":40000}");
-            }
+            // Reads and writes of the store's base take 40 ms each: an inflate of 16 clusters
+            // (a 1 MiB read and write per cluster) runs for over a second.
+            LvolCalls.slowDown(t, 40000, "avg_read", "p99_read", "avg_write", "p99_write");
             boolean raced = false;
             for (int attempt = 0; attempt < 3 && !raced; attempt++) {
                 String c = "c" + attempt;

@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 import java.math.BigInteger;
 import java.util.concurrent.TimeUnit;
 
+import static io.basalt.e2e.LvolCalls.lvol;
+import static io.basalt.e2e.LvolCalls.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -18,9 +20,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * is dropped when the data it covers changes.
  */
 class ScenarioS5IT {
-    private static void ok(TargetProcess.Cli c) {
-        assertThat(c.exitCode()).as(c.stdout() + c.stderr()).isZero();
-    }
 
     private static String checksumParams(String name) {
         return "{\"name\":\"" + name + "\"}";
@@ -45,14 +44,11 @@ class ScenarioS5IT {
     @Test
     void checksumsStopPromptlyAndNeverBlockCleanup() throws Exception {
         try (TargetProcess t = TargetProcess.start("s5")) {
-            ok(t.cli("bdev_malloc_create", "-b", "m0", "128", "4096"));
-            ok(t.cli("bdev_delay_create", "-b", "m0", "-d", "slow", "-r", "0", "-t", "0", "-w", "0", "-n", "0"));
-            ok(t.cli("bdev_lvol_create_lvstore", "slow", "lvs", "-c", "1048576"));
+            LvolCalls.storeOnDelayBdev(t, 128);
             ok(t.cli("bdev_lvol_create", "-l", "lvs", "vol", "32"));
             ok(t.cli("bdev_lvol_snapshot", "lvs/vol", "snap", "--xattr", "user_created=true"));
             // Reads of the base now take 100 ms: a checksum of 32 MiB (1 MiB reads) runs over 3 s.
-            t.rpc("bdev_delay_update_latency", "{\"delay_bdev_name\":\"slow\",\"latency_type\":\"p99_read\",\"latency_us\":100000}");
-            t.rpc("bdev_delay_update_latency", "{\"delay_bdev_name\":\"slow\",\"latency_type\":\"avg_read\",\"latency_us\":100000}");
+            LvolCalls.slowDown(t, 100000, "avg_read", "p99_read");
 
             assertThat(t.rpcError("bdev_lvol_stop_snapshot_checksum", checksumParams("lvs/snap")).code()).isEqualTo(-3);
             assertThat(t.rpcError("bdev_lvol_get_snapshot_checksum", checksumParams("lvs/snap")).code()).isEqualTo(-2);

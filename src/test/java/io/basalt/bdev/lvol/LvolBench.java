@@ -3,12 +3,9 @@ package io.basalt.bdev.lvol;
 
 import io.basalt.bdev.BdevDesc;
 import io.basalt.bdev.BdevEventHandler;
-import io.basalt.bdev.BdevIo;
-import io.basalt.bdev.IoCallback;
-import io.basalt.bdev.IoChannel;
 import io.basalt.blob.ClearMethod;
 import io.basalt.blob.Crc64;
-import io.basalt.runtime.DmaBuffer;
+import io.basalt.testing.QdLoad;
 import io.basalt.testing.ReactorFixture;
 import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
@@ -59,7 +56,7 @@ class LvolBench {
 
             // Allocating writes: every write goes to a cluster nothing was written to (random order).
             long clusters = volBytes / cluster;
-            List<Run> allocating = new ArrayList<>();
+            List<QdLoad> allocating = new ArrayList<>();
             Lvol vol = null;
             for (int pass = 0; pass < 4; pass++) {
                 if (vol != null) {
@@ -75,7 +72,7 @@ class LvolBench {
                 allocating.add(run(fx, vol.name(), true, order, 0));
             }
             long commits = fx.on(0, () -> s.blobstore.commits());
-            Run all = Run.merge(allocating);
+            QdLoad all = QdLoad.sum(allocating);
             print("thin lvol randwrite to fresh clusters (" + all.ops + " writes, each allocating)", all);
             System.out.printf("  metadata commits so far: %d (batched allocations share one)%n", commits);
             print("thin lvol randwrite to written clusters", run(fx, vol.name(), true, null, seconds));
@@ -86,16 +83,7 @@ class LvolBench {
             Lvol big = vol;
             kit.md(() -> s.delete(big));
             Lvol origin = kit.create(s, "small", 64, false);
-            Run[] load = new Run[1];
-            CompletableFuture<Run> loadDone = new CompletableFuture<>();
-            fx.reactors.get(1).send(() -> new Run(fx, origin.name(), true, null, TimeUnit.SECONDS.toNanos(seconds))
-                    .startFuture().whenComplete((r, t) -> {
-                        if (t != null) {
-                            loadDone.completeExceptionally(t);
-                        } else {
-                            loadDone.complete(r);
-                        }
-                    }));
+            CompletableFuture<QdLoad> loadDone = load(fx, origin.name(), true, null, seconds);
             Histogram snaps = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
             for (int i = 0; i < 10; i++) {
                 Thread.sleep(seconds * 1000L / 12);
@@ -104,10 +92,10 @@ class LvolBench {
                 kit.md(() -> s.snapshot(origin, "snap" + n, Map.of()));
                 snaps.recordValue(System.nanoTime() - t0);
             }
-            load[0] = ReactorFixture.await(loadDone);
+            QdLoad during = loadDone.get(60, TimeUnit.SECONDS);
             System.out.printf("snapshot of a 64 MiB lvol under randwrite load: %d snapshots, latency p50 %.2f ms, max %.2f ms;"
                             + " the load meanwhile %s%n", snaps.getTotalCount(), snaps.getValueAtPercentile(50) / 1e6,
-                    snaps.getMaxValue() / 1e6, load[0].line());
+                    snaps.getMaxValue() / 1e6, during.line());
 
             // Checksum throughput of a snapshot whose clusters are all allocated.
             Lvol thick = kit.create(s, "thick", 512, false);
@@ -139,125 +127,36 @@ class LvolBench {
         }
     }
 
-    private static void print(String what, Run r) {
+    private static void print(String what, QdLoad r) {
         System.out.printf("%-45s %s%n", what + ":", r.line());
     }
 
-    /** Runs random 4 KiB I/O on reactor 1: for {@code seconds}, or once per offset of {@code order}. */
-    private static Run run(ReactorFixture fx, String bdev, boolean write, List<Long> order, int seconds)
+    /** Random 4 KiB I/O on reactor 1: for {@code seconds}, or once at each offset of {@code order}. */
+    private static QdLoad run(ReactorFixture fx, String bdev, boolean write, List<Long> order, int seconds)
             throws Exception {
         if (order == null) {
             // One second of warm-up first, not measured.
-            fx.onAsync(1, () -> new Run(fx, bdev, write, null, TimeUnit.SECONDS.toNanos(1)).startFuture());
+            load(fx, bdev, write, null, 1).get();
         }
-        return fx.onAsync(1, () -> new Run(fx, bdev, write, order, TimeUnit.SECONDS.toNanos(seconds)).startFuture());
+        return load(fx, bdev, write, order, seconds).get(60, TimeUnit.SECONDS);
     }
 
-    /** Keeps QD I/Os in flight; one callback object, no allocation per I/O. */
-    private static final class Run implements IoCallback {
-        final ReactorFixture fx;
-        final String bdev;
-        final boolean write;
-        final List<Long> order;
-        final long durationNanos;
-        final SplittableRandom rnd = new SplittableRandom(11);
-        final Histogram hist = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
-        final CompletableFuture<Run> done = new CompletableFuture<>();
-        BdevDesc desc;
-        IoChannel ch;
-        DmaBuffer[] bufs;
-        long[] started;
-        long slots;
-        int next;
-        long start;
-        long ops;
-        long elapsedNanos;
-        int inFlight;
-        boolean stopping;
-
-        Run(ReactorFixture fx, String bdev, boolean write, List<Long> order, long durationNanos) {
-            this.fx = fx;
-            this.bdev = bdev;
-            this.write = write;
-            this.order = order;
-            this.durationNanos = durationNanos;
-        }
-
-        static Run merge(List<Run> runs) {
-            Run m = new Run(null, null, true, null, 0);
-            for (Run r : runs) {
-                m.ops += r.ops;
-                m.elapsedNanos += r.elapsedNanos;
-                m.hist.add(r.hist);
-            }
-            return m;
-        }
-
-        String line() {
-            double secs = elapsedNanos / 1e9;
-            return String.format("%9.0f IOPS  lat mean %8.1f us  p50 %8.1f us  p99 %8.1f us  max %8.1f us",
-                    ops / secs, hist.getMean() / 1000, hist.getValueAtPercentile(50) / 1000.0,
-                    hist.getValueAtPercentile(99) / 1000.0, hist.getMaxValue() / 1000.0);
-        }
-
-        CompletableFuture<Run> startFuture() {
-            desc = fx.bdevs.open(bdev, true, BdevEventHandler.IGNORE);
-            ch = desc.getIoChannel();
-            slots = desc.bdev().numBlocks() * desc.bdev().blockSize() / BS;
-            bufs = new DmaBuffer[QD];
-            started = new long[QD];
-            for (int i = 0; i < QD; i++) {
-                bufs[i] = fx.reactors.buffers().get(BS);
-                bufs[i].segment().fill((byte) (i + 1));
-            }
-            start = System.nanoTime();
-            for (int i = 0; i < QD && more(); i++) {
-                submit(i);
-            }
-            return done;
-        }
-
-        private boolean more() {
-            return order == null ? !stopping : next < order.size();
-        }
-
-        private void submit(int slot) {
-            long off = order == null ? rnd.nextLong(slots) : order.get(next++);
-            started[slot] = System.nanoTime();
-            int rc = write ? desc.write(ch, bufs[slot].segment(), 0, off, BS / desc.bdev().blockSize(), this, slot)
-                    : desc.read(ch, bufs[slot].segment(), 0, off, BS / desc.bdev().blockSize(), this, slot);
-            if (rc != 0) {
-                throw new IllegalStateException("submit " + rc);
-            }
-            inFlight++;
-        }
-
-        @Override
-        public void onComplete(BdevIo io, boolean ok, Object arg) {
-            int slot = (Integer) arg;
-            long now = System.nanoTime();
-            inFlight--;
-            if (!ok) {
-                done.completeExceptionally(new IllegalStateException("I/O failed: " + io));
-                return;
-            }
-            ops++;
-            hist.recordValue(Math.min(now - started[slot], hist.getHighestTrackableValue()));
-            if (order == null && now - start >= durationNanos) {
-                stopping = true;
-            }
-            if (more()) {
-                submit(slot);
-            } else if (inFlight == 0) {
-                elapsedNanos = now - start;
-                desc.putIoChannel(ch);
-                desc.close();
-                for (DmaBuffer b : bufs) {
-                    fx.reactors.buffers().put(b);
-                }
-                done.complete(this);
-            }
-        }
+    /** Opens {@code bdev} on reactor 1 and runs a load there; the descriptor closes when it ends. */
+    private static CompletableFuture<QdLoad> load(ReactorFixture fx, String bdev, boolean write, List<Long> order,
+                                                  int seconds) {
+        CompletableFuture<QdLoad> f = new CompletableFuture<>();
+        fx.reactors.get(1).send(() -> {
+            BdevDesc d = fx.bdevs.open(bdev, true, BdevEventHandler.IGNORE);
+            new QdLoad(fx.reactors.buffers(), d, write, QD, BS, order, TimeUnit.SECONDS.toNanos(seconds)).start()
+                    .whenComplete((r, t) -> {
+                        d.close();
+                        if (t != null) {
+                            f.completeExceptionally(t);
+                        } else {
+                            f.complete(r);
+                        }
+                    });
+        });
+        return f;
     }
-
 }

@@ -8,19 +8,16 @@ import io.basalt.blob.ClearMethod;
 import io.basalt.rpc.RpcException;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.runtime.Json;
+import io.basalt.testing.RandomParams;
 import io.basalt.testing.ReactorFixture;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
@@ -120,25 +117,8 @@ class LvolRpcPropertyTest {
 
     @Provide
     Arbitrary<List<Call>> calls() {
-        Arbitrary<Call> call = Arbitraries.of(List.copyOf(KEYS.keySet())).flatMap(m -> {
-            List<Arbitrary<String>> values = new ArrayList<>();
-            for (String k : KEYS.get(m)) {
-                int absent = k.equals("bogus") ? 90 : 25;
-                int present = 100 - absent;
-                values.add(Arbitraries.frequencyOf(Tuple.of(absent, Arbitraries.just("")),
-                        Tuple.of(present * 7 / 10, Arbitraries.of(TYPES.get(k).get(0))),
-                        Tuple.of(present * 3 / 10, Arbitraries.of(TYPES.get(k).get(1)))));
-            }
-            return Combinators.combine(values).as(vs -> {
-                Map<String, String> p = new LinkedHashMap<>();
-                for (int i = 0; i < vs.size(); i++) {
-                    if (!vs.get(i).isEmpty()) {
-                        p.put(KEYS.get(m).get(i), vs.get(i));
-                    }
-                }
-                return new Call(m, p);
-            });
-        });
+        Arbitrary<Call> call = Arbitraries.of(List.copyOf(KEYS.keySet()))
+                .flatMap(m -> RandomParams.of(KEYS.get(m), TYPES, 25).map(p -> new Call(m, p)));
         return call.list().ofMinSize(1).ofMaxSize(15);
     }
 

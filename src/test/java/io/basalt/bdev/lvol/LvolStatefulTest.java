@@ -508,18 +508,22 @@ class LvolStatefulTest {
                 }
                 return;
             }
-            List<Pending> ps = alongside(r, x -> true, x -> true, () -> md(() -> store.copyParent(lvol(v), true)));
-            checkReads(ps);
-            model.inflate(v);
-            settle(ps);
-            touched.add(v.name);
+            copy(r, v, true);
         }
 
         void decouple(Random r) {
-            LvolModel.Vol v = pick(r, clones());
-            List<Pending> ps = alongside(r, x -> true, x -> true, () -> md(() -> store.copyParent(lvol(v), false)));
+            copy(r, pick(r, clones()), false);
+        }
+
+        /** Inflate or decouple, with writes to the volume itself alongside (the copy and they must agree). */
+        private void copy(Random r, LvolModel.Vol v, boolean inflate) {
+            List<Pending> ps = alongside(r, x -> true, x -> true, () -> md(() -> store.copyParent(lvol(v), inflate)));
             checkReads(ps);
-            model.decouple(v);
+            if (inflate) {
+                model.inflate(v);
+            } else {
+                model.decouple(v);
+            }
             settle(ps);
             touched.add(v.name);
         }
