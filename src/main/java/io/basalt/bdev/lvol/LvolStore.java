@@ -324,9 +324,7 @@ public final class LvolStore {
                 throw new BasaltException(Errno.EINVAL, "lvol " + snap.alias() + " is not a snapshot; only snapshots "
                         + "can be cloned");
             }
-            if ("delete".equals(snap.busy)) {
-                idle(snap);
-            }
+            idle(snap);
         } catch (BasaltException e) {
             return failed(e);
         }
@@ -526,9 +524,7 @@ public final class LvolStore {
         if (l.checksum != null) {
             throw new BasaltException(Errno.EBUSY, "the checksum of " + l.alias() + " is already being computed");
         }
-        if (l.busy != null) {
-            idle(l);
-        }
+        idle(l);
         ChecksumTask task = new ChecksumTask();
         l.checksum = task;
         l.addUser("snapshot checksum");
