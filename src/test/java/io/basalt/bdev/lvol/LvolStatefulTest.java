@@ -58,6 +58,7 @@ class LvolStatefulTest {
     @Property(tries = 2, shrinking = ShrinkingMode.OFF)
     void storeAlwaysMatchesTheModel(@ForAll("chains") ActionChain<Harness> chain) {
         chain.run();
+        System.out.println("LvolStatefulTest: " + chain.transformations().size() + " steps");
     }
 
     @BeforeTry
