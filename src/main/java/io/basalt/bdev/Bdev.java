@@ -158,6 +158,16 @@ public abstract class Bdev {
     protected void unregistering() {
     }
 
+    /**
+     * Why a new descriptor may not be opened right now (e.g. the module is deleting the bdev and
+     * waits for its users to leave), or null to allow it. Checked by {@link BdevLayer#open} under
+     * the layer's lock: must be quick and take no lock. A refused open fails with -EBUSY and this
+     * text.
+     */
+    protected String openRefusal(boolean write) {
+        return null;
+    }
+
     /** Per-reactor module state for a new channel; runs on that reactor. */
     protected Object createChannelContext(Reactor reactor) {
         return null;

@@ -213,8 +213,9 @@ public final class BdevLayer {
 
     /**
      * Opens a bdev. Events go to {@code handler} on the calling reactor (the application reactor
-     * when the caller is not a reactor). -ENODEV if absent or being removed; -EPERM if opened for
-     * write while a module claim forbids other writers.
+     * when the caller is not a reactor). -ENODEV if absent or being removed; -EBUSY if the module
+     * refuses new openers for now ({@link Bdev#openRefusal}); -EPERM if opened for write while a
+     * module claim forbids other writers.
      */
     public BdevDesc open(String name, boolean write, BdevEventHandler handler) {
         Reactor r = Reactor.current() != null ? Reactor.current() : reactors.app();
@@ -222,6 +223,10 @@ public final class BdevLayer {
             Bdev b = names.get(name);
             if (b == null || b.state == BdevState.REMOVING) {
                 throw new BasaltException(Errno.ENODEV, "bdev " + name + " not found");
+            }
+            String refused = b.openRefusal(write);
+            if (refused != null) {
+                throw new BasaltException(Errno.EBUSY, refused);
             }
             if (write && b.claimType != null && b.claimType != ClaimType.READ_MANY_WRITE_SHARED) {
                 throw new BasaltException(Errno.EPERM, "bdev " + b.name() + " is claimed (" + b.claimType.json()

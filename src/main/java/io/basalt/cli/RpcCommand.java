@@ -170,6 +170,8 @@ final class RpcCommand {
                         .required(a.required());
                 if (a.flag()) {
                     b.arity("0").type(boolean.class);
+                } else if (a.type() == RpcSyntax.Type.STRING_APPEND) {
+                    b.arity("1").type(String[].class).paramLabel(a.key().toUpperCase());
                 } else {
                     b.arity("1").type(String.class).paramLabel(a.key().toUpperCase());
                 }
@@ -224,6 +226,9 @@ final class RpcCommand {
     }
 
     private static Object convert(RpcSyntax.Arg a, Object raw) {
+        if (raw instanceof String[] all) {
+            return List.of(all);
+        }
         String s = String.valueOf(raw);
         try {
             return switch (a.type()) {
@@ -238,6 +243,7 @@ final class RpcCommand {
                     default -> throw new IllegalArgumentException("argument " + a.label() + ": not a boolean: " + s);
                 };
                 case STRING_LIST -> List.of(s.trim().split("\\s+"));
+                case STRING_APPEND -> List.of(s);
                 case JSON -> Json.MAPPER.readTree(s);
             };
         } catch (NumberFormatException e) {

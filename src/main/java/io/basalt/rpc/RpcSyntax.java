@@ -19,7 +19,9 @@ import java.util.function.Function;
 public final class RpcSyntax {
     /** Argument value types. */
     public enum Type {
-        STRING, INT, LONG, FLOAT, BOOL, STRING_LIST, JSON
+        STRING, INT, LONG, FLOAT, BOOL, STRING_LIST, JSON,
+        /** An option that may be given several times (argparse action='append'): a list of strings. */
+        STRING_APPEND
     }
 
     /** One option or positional. Positionals have null names. */
@@ -124,6 +126,12 @@ public final class RpcSyntax {
         /** A required option. */
         public Builder reqOpt(String shortName, String longName, String key, Type type, String help) {
             args.add(new Arg(shortName, longName, key, type, false, true, false, null, help));
+            return this;
+        }
+
+        /** A repeatable option (argparse action='append'): its values arrive as a list under {@code key}. */
+        public Builder append(String shortName, String longName, String key, String help) {
+            args.add(new Arg(shortName, longName, key, Type.STRING_APPEND, false, false, false, null, help));
             return this;
         }
 

@@ -42,6 +42,7 @@ public final class Errno {
     public static final int ECONNREFUSED = 111;
     public static final int EALREADY = 114;
     public static final int EINPROGRESS = 115;
+    public static final int ESTALE = 116;
     public static final int ECANCELED = 125;
 
     private Errno() {
@@ -87,6 +88,7 @@ public final class Errno {
             case ECONNREFUSED -> "Connection refused";
             case EALREADY -> "Operation already in progress";
             case EINPROGRESS -> "Operation now in progress";
+            case ESTALE -> "Stale file handle";
             case ECANCELED -> "Operation canceled";
             default -> "Unknown error " + Math.abs(errno);
         };

@@ -10,6 +10,8 @@ import io.basalt.bdev.delay.DelayModule;
 import io.basalt.bdev.delay.DelayRpc;
 import io.basalt.bdev.error.ErrorModule;
 import io.basalt.bdev.error.ErrorRpc;
+import io.basalt.bdev.lvol.LvolModule;
+import io.basalt.bdev.lvol.LvolRpc;
 import io.basalt.bdev.malloc.MallocModule;
 import io.basalt.bdev.malloc.MallocRpc;
 import io.basalt.bdev.nullbdev.NullModule;
@@ -83,12 +85,14 @@ public final class Target implements AutoCloseable {
         DelayModule delay = new DelayModule(bdevs);
         // After the modules whose bdevs it examines for superblocks.
         RaidModule raid = new RaidModule(bdevs);
+        LvolModule lvol = new LvolModule(bdevs);
         bdevs.addModule(malloc);
         bdevs.addModule(nul);
         bdevs.addModule(aio);
         bdevs.addModule(error);
         bdevs.addModule(delay);
         bdevs.addModule(raid);
+        bdevs.addModule(lvol);
 
         FrameworkRpc.register(rpc, this);
         BdevRpc.register(rpc, bdevs);
@@ -98,6 +102,7 @@ public final class Target implements AutoCloseable {
         ErrorRpc.register(rpc, error);
         DelayRpc.register(rpc, delay);
         RaidRpc.register(rpc, raid);
+        LvolRpc.register(rpc, lvol);
 
         subsystems.add(new BdevSubsystem(bdevs));
 
@@ -117,6 +122,7 @@ public final class Target implements AutoCloseable {
         ErrorRpc.syntax(r);
         DelayRpc.syntax(r);
         RaidRpc.syntax(r);
+        LvolRpc.syntax(r);
         NbdRpc.syntax(r);
         return r;
     }

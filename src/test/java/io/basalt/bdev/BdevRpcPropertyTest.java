@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.basalt.rpc.RpcException;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.runtime.Json;
+import io.basalt.testing.RandomParams;
 import io.basalt.testing.ReactorFixture;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -96,26 +96,8 @@ class BdevRpcPropertyTest {
 
     @Provide
     Arbitrary<List<Call>> calls() {
-        Arbitrary<Call> call = Arbitraries.of(List.copyOf(KEYS.keySet())).flatMap(m -> {
-            List<Arbitrary<String>> values = new java.util.ArrayList<>();
-            for (String k : KEYS.get(m)) {
-                // Each key present most of the time (bogus rarely), with a value of its type or a bad one.
-                int absent = k.equals("bogus") ? 90 : 30;
-                int present = 100 - absent;
-                values.add(Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(absent, Arbitraries.just("")),
-                        net.jqwik.api.Tuple.of(present * 6 / 10, Arbitraries.of(TYPES.get(k).get(0))),
-                        net.jqwik.api.Tuple.of(present * 4 / 10, Arbitraries.of(TYPES.get(k).get(1)))));
-            }
-            return Combinators.combine(values).as(vs -> {
-                Map<String, String> p = new java.util.LinkedHashMap<>();
-                for (int i = 0; i < vs.size(); i++) {
-                    if (!vs.get(i).isEmpty()) {
-                        p.put(KEYS.get(m).get(i), vs.get(i));
-                    }
-                }
-                return p;
-            }).flatMap(p -> Arbitraries.of(true, false).map(absent -> new Call(m, p, absent)));
-        });
+        Arbitrary<Call> call = Arbitraries.of(List.copyOf(KEYS.keySet())).flatMap(m -> RandomParams.of(KEYS.get(m), TYPES, 30)
+                .flatMap(p -> Arbitraries.of(true, false).map(absent -> new Call(m, p, absent))));
         return call.list().ofMinSize(1).ofMaxSize(12);
     }
 

@@ -248,7 +248,7 @@ class NbdClientsIT {
         ok(target.cli("bdev_delay_create", "-b", "sd", "-d", "slowsd", "-r", "1000000", "-t", "1000000", "-w", "1000000",
                 "-n", "1000000"));
         String uri = target.cli("nbd_start_disk", "slowsd", "127.0.0.1:0").stdout().trim();
-        // Examine reads the new bdevs (the raid module looks for a superblock): count from after it.
+        // Examine reads the new bdevs (raid looks for a superblock, lvol for a blobstore): count from after it.
         target.rpc("bdev_wait_for_examine", (String) null);
         long before = target.rpc("bdev_get_iostat", "{\"name\":\"sd\"}").get("bdevs").get(0).get("num_read_ops").asLong();
         Process reader = new ProcessBuilder("qemu-io", "-f", "raw", "-c", "read -P 0 0 64k", uri)

@@ -61,7 +61,7 @@ class RpcCliIT {
         assertThat(ok("bdev_get_bdevs", "-b", "c0", "-t", "10")).hasSize(1);
         assertThat(ok("bdev_get_bdevs")).hasSizeGreaterThanOrEqualTo(3);
         JsonNode stat = ok("bdev_get_iostat", "-b", "c0");
-        // Examine reads a new bdev's first blocks (the raid module looks for a superblock): no writes.
+        // Examine reads a new bdev's first blocks (raid looks for a superblock, lvol for a blobstore): no writes.
         assertThat(stat.get("bdevs").get(0).get("num_write_ops").asLong()).isZero();
         assertThat(ok("bdev_get_iostat", "-b", "c0", "-c").get("name").asText()).isEqualTo("c0");
         assertThat(ok("bdev_null_resize", "cn0", "32")).isNull();
