@@ -19,6 +19,9 @@ import io.basalt.config.Subsystem;
 import io.basalt.nbd.NbdRpc;
 import io.basalt.nbd.NbdServer;
 import io.basalt.nbd.NbdSubsystem;
+import io.basalt.nvmf.NvmfConfig;
+import io.basalt.nvmf.NvmfRpc;
+import io.basalt.nvmf.NvmfTarget;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.rpc.RpcServer;
 import io.basalt.rpc.RpcSyntax;
@@ -95,6 +98,10 @@ public final class Target implements AutoCloseable {
         NbdServer nbd = new NbdServer(reactors, bdevs);
         NbdRpc.register(rpc, nbd);
         subsystems.add(new NbdSubsystem(nbd));
+
+        NvmfTarget nvmf = new NvmfTarget(reactors, bdevs);
+        NvmfRpc.register(rpc, nvmf);
+        subsystems.add(new NvmfConfig(nvmf));
     }
 
     /** The command-line syntax of every method a target serves (for {@code basalt rpc}). */
@@ -108,6 +115,7 @@ public final class Target implements AutoCloseable {
         ErrorRpc.syntax(r);
         DelayRpc.syntax(r);
         NbdRpc.syntax(r);
+        NvmfRpc.syntax(r);
         return r;
     }
 
