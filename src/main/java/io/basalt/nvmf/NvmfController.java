@@ -68,8 +68,8 @@ final class NvmfController {
     private final TreeSet<Integer> changed = new TreeSet<>();
     private boolean changedOverflow;
 
-    private final LogPages.ErrorEntry[] errors = new LogPages.ErrorEntry[ERROR_LOG_ENTRIES];
-    private long errorCount;
+    /** Error log sequence numbers, shared by the qpairs that record entries (any reactor). */
+    final java.util.concurrent.atomic.AtomicLong errorCount = new java.util.concurrent.atomic.AtomicLong();
 
     private boolean destroying;
     private final CompletableFuture<Void> gone = new CompletableFuture<>();
@@ -397,17 +397,23 @@ final class NvmfController {
         }
         boolean disc = subsystem.discovery;
         switch (lid) {
-            case LogPages.ERROR_INFORMATION -> sendLog(q, r, errorLog(), off, len);
+            case LogPages.ERROR_INFORMATION -> snapshots().whenComplete((snaps, t) -> reactor.send(() -> {
+                if (t != null) {
+                    q.finish(r, Status.INTERNAL_ERROR);
+                } else {
+                    sendLog(q, r, errorLog(snaps), off, len);
+                }
+            }));
             case LogPages.SMART_HEALTH -> {
                 if (disc || (c.nsid != 0 && c.nsid != 0xFFFFFFFF)) {
                     q.finish(r, Status.INVALID_FIELD | Status.DNR);
                     return;
                 }
-                smartLog().whenComplete((data, t) -> reactor.send(() -> {
+                snapshots().whenComplete((snaps, t) -> reactor.send(() -> {
                     if (t != null) {
                         q.finish(r, Status.INTERNAL_ERROR);
                     } else {
-                        sendLog(q, r, data, off, len);
+                        sendLog(q, r, smartLog(snaps), off, len);
                     }
                 }));
             }
@@ -456,42 +462,23 @@ final class NvmfController {
         q.finish(r, Status.SUCCESS);
     }
 
-    private byte[] errorLog() {
+    /** The newest error entries of all qpairs, newest first. */
+    private static byte[] errorLog(List<TcpQpair.Snapshot> snaps) {
+        List<LogPages.ErrorEntry> all = new ArrayList<>();
+        for (TcpQpair.Snapshot s : snaps) {
+            all.addAll(s.errors());
+        }
+        all.sort((a, b) -> Long.compare(b.errorCount(), a.errorCount()));
         byte[] a = new byte[ERROR_LOG_ENTRIES * LogPages.ERROR_ENTRY_SIZE];
-        // Newest first.
-        int k = 0;
-        for (long i = errorCount; i > 0 && k < ERROR_LOG_ENTRIES; i--) {
-            LogPages.ErrorEntry e = errors[(int) ((i - 1) % ERROR_LOG_ENTRIES)];
-            e.encodeInto(a, k++ * LogPages.ERROR_ENTRY_SIZE);
+        for (int k = 0; k < Math.min(all.size(), ERROR_LOG_ENTRIES); k++) {
+            all.get(k).encodeInto(a, k * LogPages.ERROR_ENTRY_SIZE);
         }
         return a;
     }
 
-    /** Records a failed command in the error log; from any qpair's reactor. */
-    void recordError(TcpQpair q, Request r, int status) {
-        int sqid = Math.max(q.qid, 0);
-        int cid = r.sqe.cid;
-        int nsid = r.sqe.nsid;
-        long lba = r.sqe.opcode <= Opcodes.IO_DATASET_MANAGEMENT && q.qid > 0 ? r.sqe.slba() : 0;
-        Runnable rec = () -> {
-            errorCount++;
-            errors[(int) ((errorCount - 1) % ERROR_LOG_ENTRIES)] = new LogPages.ErrorEntry(errorCount, sqid, cid, status,
-                    0xFFFF, lba, nsid);
-        };
-        if (reactor.inReactor()) {
-            rec.run();
-        } else {
-            reactor.send(rec);
-        }
-    }
-
-    long errorCount() {
-        return errorCount;
-    }
-
-    /** Sums the I/O counters of every qpair, each read on its own reactor. */
-    private CompletableFuture<byte[]> smartLog() {
-        List<CompletableFuture<long[]>> parts = new ArrayList<>();
+    /** Counters and error entries of every qpair, each read on its own reactor (after the work queued there). */
+    private CompletableFuture<List<TcpQpair.Snapshot>> snapshots() {
+        List<CompletableFuture<TcpQpair.Snapshot>> parts = new ArrayList<>();
         List<TcpQpair> all = new ArrayList<>();
         if (admin != null) {
             all.add(admin);
@@ -502,21 +489,23 @@ final class NvmfController {
             }
         }
         for (TcpQpair q : all) {
-            parts.add(q.reactor.call(() -> new long[] {q.bytesRead, q.bytesWritten, q.readCommands, q.writeCommands,
-                q.mediaErrors}));
+            parts.add(q.reactor.call(q::snapshot));
+        }
+        return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0]))
+                .thenApply(v -> parts.stream().map(CompletableFuture::join).toList());
+    }
+
+    private byte[] smartLog(List<TcpQpair.Snapshot> snaps) {
+        long[] sum = new long[5];
+        for (TcpQpair.Snapshot s : snaps) {
+            sum[0] += s.bytesRead();
+            sum[1] += s.bytesWritten();
+            sum[2] += s.readCommands();
+            sum[3] += s.writeCommands();
+            sum[4] += s.mediaErrors();
         }
         long hours = TimeUnit.NANOSECONDS.toHours(System.nanoTime() - target.startNanos());
-        long errs = errorCount;
-        return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).thenApply(v -> {
-            long[] sum = new long[5];
-            for (CompletableFuture<long[]> p : parts) {
-                long[] x = p.join();
-                for (int i = 0; i < sum.length; i++) {
-                    sum[i] += x[i];
-                }
-            }
-            return LogPages.smart(sum[0], sum[1], sum[2], sum[3], hours, sum[4], errs);
-        });
+        return LogPages.smart(sum[0], sum[1], sum[2], sum[3], hours, sum[4], errorCount.get());
     }
 
     private void setFeatures(TcpQpair q, Request r) {

@@ -3,6 +3,7 @@ package io.basalt.nvmf;
 import io.basalt.bdev.BdevIo;
 import io.basalt.bdev.IoCallback;
 import io.basalt.nvme.ConnectData;
+import io.basalt.nvme.LogPages;
 import io.basalt.nvme.Opcodes;
 import io.basalt.nvme.Sqe;
 import io.basalt.nvme.Status;
@@ -27,6 +28,8 @@ import io.netty.util.ReferenceCountUtil;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -108,6 +111,31 @@ final class TcpQpair extends ChannelInboundHandlerAdapter implements PduDecoder.
     long bytesRead;
     long bytesWritten;
     long mediaErrors;
+    private final LogPages.ErrorEntry[] errors = new LogPages.ErrorEntry[NvmfController.ERROR_LOG_ENTRIES];
+    private int errorNext;
+
+    /** What a qpair contributes to the SMART and error logs. */
+    record Snapshot(long bytesRead, long bytesWritten, long readCommands, long writeCommands, long mediaErrors,
+                    List<LogPages.ErrorEntry> errors) {
+    }
+
+    Snapshot snapshot() {
+        List<LogPages.ErrorEntry> e = new ArrayList<>();
+        for (LogPages.ErrorEntry x : errors) {
+            if (x != null) {
+                e.add(x);
+            }
+        }
+        return new Snapshot(bytesRead, bytesWritten, readCommands, writeCommands, mediaErrors, e);
+    }
+
+    /** Records a failed command in this qpair's part of the controller's error log (error path only). */
+    private void recordError(Request r, int status) {
+        long lba = qid > 0 && r.sqe.opcode != Opcodes.IO_FLUSH ? r.sqe.slba() : 0;
+        errors[errorNext] = new LogPages.ErrorEntry(ctrl.errorCount.incrementAndGet(), Math.max(qid, 0), r.sqe.cid,
+                status, 0xFFFF, lba, r.sqe.nsid);
+        errorNext = (errorNext + 1) % errors.length;
+    }
 
     TcpQpair(NvmfTarget target, Reactor reactor) {
         this.target = target;
@@ -528,6 +556,9 @@ final class TcpQpair extends ChannelInboundHandlerAdapter implements PduDecoder.
 
     private void respond(Request r) {
         int st = r.status;
+        if (!Status.isSuccess(st) && ctrl != null && r.sqe.opcode != Opcodes.FABRICS) {
+            recordError(r, st);
+        }
         if (!channelClosed) {
             boolean ok = Status.isSuccess(st);
             boolean success = false;
@@ -540,9 +571,6 @@ final class TcpQpair extends ChannelInboundHandlerAdapter implements PduDecoder.
                 PduWriter.capsuleResp(out, r.dw0, r.dw1, sqhd, Math.max(qid, 0), r.sqe.cid, st, hdgst, digest);
                 write(out);
             }
-        }
-        if (!Status.isSuccess(st) && ctrl != null && r.sqe.opcode != Opcodes.FABRICS) {
-            ctrl.recordError(this, r, st);
         }
         releaseSlot(r);
         if (channelClosed) {
