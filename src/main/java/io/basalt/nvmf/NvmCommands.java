@@ -35,6 +35,8 @@ import java.lang.foreign.ValueLayout;
 final class NvmCommands {
     private static final int DSM_RANGE = 16;
     private static final int DSM_AD = 1 << 2;
+    /** 256 ranges of 16 bytes: the most a DSM command carries. */
+    private static final int DSM_MAX_DATA = 4096;
 
     private NvmCommands() {
     }
@@ -92,17 +94,18 @@ final class NvmCommands {
                 return range(b, c.slba(), c.nlb());
             }
             case Opcodes.IO_DATASET_MANAGEMENT -> {
+                // The ranges come first; Linux describes its whole range buffer, which may be longer.
                 int len = ((c.cdw10 & 0xFF) + 1) * DSM_RANGE;
                 if (!r.inCapsule) {
-                    int st = TcpQpair.transportSgl(c, len);
+                    int st = TcpQpair.transportSgl(c, DSM_MAX_DATA);
                     if (st != 0) {
                         return st;
                     }
                 }
-                if (c.sglLength != len) {
+                if (Integer.compareUnsigned(c.sglLength, len) < 0 || Integer.compareUnsigned(c.sglLength, DSM_MAX_DATA) > 0) {
                     return Status.DATA_SGL_LENGTH_INVALID | Status.DNR;
                 }
-                r.dataLength = len;
+                r.dataLength = c.sglLength;
                 return 0;
             }
             default -> {
@@ -182,7 +185,7 @@ final class NvmCommands {
                     return;
                 }
                 MemorySegment m = r.buf.segment();
-                int ranges = r.dataLength / DSM_RANGE;
+                int ranges = ((c.cdw10 & 0xFF) + 1);
                 if (r.step == 0) {
                     for (int i = 0; i < ranges; i++) {
                         long nlb = m.get(LE_INT, i * DSM_RANGE + 4) & 0xFFFFFFFFL;
