@@ -50,7 +50,11 @@ class NvmfTargetTest {
         port = freePort();
         fx.on(0, () -> {
             malloc.create("m0", UUID0, BS, BLOCKS, BS, 0);
-            target.createTransport(TransportOptions.defaults());
+            TransportOptions d = TransportOptions.defaults();
+            // A short minimum keep-alive timeout, so the keep-alive test ends quickly.
+            target.createTransport(new TransportOptions(d.maxQueueDepth(), d.maxIoQpairsPerCtrlr(), d.inCapsuleDataSize(),
+                    d.maxIoSize(), d.ioUnitSize(), d.maxAqDepth(), d.numSharedBuffers(), d.bufCacheSize(), true,
+                    d.abortTimeoutSec(), d.controlMsgNum(), d.kas(), 1));
             target.createSubsystem(NQN, "SN123", "Basalt test", true, 32, 1, 0xFFEF);
             target.addNamespace(NQN, "m0", 1, null, null, null);
             return null;
@@ -312,6 +316,173 @@ class NvmfTargetTest {
         // The target is still well.
         try (NvmeTcpWire a = admin(false, false)) {
             assertThat(a.identify(1, 0).status()).isZero();
+        }
+    }
+
+    private static int aerCommand(NvmeTcpWire a) throws IOException {
+        Sqe s = new Sqe();
+        s.opcode = Opcodes.ADMIN_ASYNC_EVENT_REQUEST;
+        return a.submit(s, null, null);
+    }
+
+    private static java.util.List<Integer> changedList(NvmeTcpWire a) throws IOException {
+        NvmeTcpWire.Completion c = a.getLogPage(LogPages.CHANGED_NAMESPACE_LIST, 0xFFFFFFFF, 4096, false, 0);
+        assertThat(c.status()).isZero();
+        return LogPages.decodeChangedNamespaces(c.data());
+    }
+
+    @Test
+    void namespaceAddRemoveAndHotRemoveRaiseTheEventAndTheLogPage() throws Exception {
+        fx.on(0, () -> malloc.create("m1", null, BS, 1024, BS, 0));
+        try (NvmeTcpWire a = admin(false, false); NvmeTcpWire q = ioQueue(a, 1, false, false)) {
+            assertThat(a.admin(Opcodes.ADMIN_SET_FEATURES, 0, Features.ASYNC_EVENT_CONFIGURATION,
+                    Features.AEC_NAMESPACE_ATTRIBUTE, 0).status()).isZero();
+            int aer = aerCommand(a);
+            int nsid = fx.on(0, () -> target.addNamespace(NQN, "m1", 0, null, null, null));
+            assertThat(nsid).isEqualTo(2);
+            NvmeTcpWire.Completion ev = a.await(aer);
+            assertThat(ev.status()).isZero();
+            assertThat(Features.aerType(ev.cqe().dw0)).isEqualTo(Features.AER_TYPE_NOTICE);
+            assertThat(Features.aerInfo(ev.cqe().dw0)).isEqualTo(Features.AER_NOTICE_NS_ATTRIBUTE_CHANGED);
+            assertThat(Features.aerLogPage(ev.cqe().dw0)).isEqualTo(LogPages.CHANGED_NAMESPACE_LIST);
+            assertThat(changedList(a)).containsExactly(2);
+            assertThat(changedList(a)).as("reading clears the list").isEmpty();
+            assertThat(NamespaceList.decode(a.identify(2, 0).data())).containsExactly(1, 2);
+            NamespaceIds before = NamespaceIds.decodeDescriptors(a.identify(3, 2).data());
+            byte[] w = pattern(BS, 7);
+            assertThat(q.io(Opcodes.IO_WRITE, 2, 3, 1, BS, w, true).status()).isZero();
+
+            aer = aerCommand(a);
+            fx.onAsync(0, () -> target.removeNamespace(NQN, 2));
+            assertThat(a.await(aer).status()).isZero();
+            assertThat(changedList(a)).containsExactly(2);
+            assertThat(q.io(Opcodes.IO_READ, 2, 3, 1, BS, null, false).status())
+                    .isEqualTo(Status.INVALID_NAMESPACE_OR_FORMAT | Status.DNR);
+            assertThat(IdentifyNamespace.decode(a.identify(0, 2).data())).isNull();
+
+            aer = aerCommand(a);
+            fx.on(0, () -> target.addNamespace(NQN, "m1", 2, null, null, null));
+            assertThat(a.await(aer).status()).isZero();
+            assertThat(changedList(a)).containsExactly(2);
+            NamespaceIds after = NamespaceIds.decodeDescriptors(a.identify(3, 2).data());
+            assertThat(after).as("the same bdev keeps its identifiers").isEqualTo(before);
+            assertThat(after.sameNamespace(before)).isTrue();
+            assertThat(q.io(Opcodes.IO_READ, 2, 3, 1, BS, null, false).data()).isEqualTo(w);
+
+            // Hot remove of the bdev takes the namespace away the same way.
+            aer = aerCommand(a);
+            fx.onAsync(0, () -> malloc.delete("m1"));
+            assertThat(a.await(aer).status()).isZero();
+            assertThat(changedList(a)).containsExactly(2);
+            assertThat(NamespaceList.decode(a.identify(2, 0).data())).containsExactly(1);
+            assertThat(fx.bdevs.lookup("m1")).isNull();
+        }
+    }
+
+    @Test
+    void eventsWaitForTheHostAndAreMaskedUntilTheLogIsRead() throws Exception {
+        fx.on(0, () -> malloc.create("m1", null, BS, 1024, BS, 0));
+        try (NvmeTcpWire a = admin(false, false)) {
+            // Not enabled: the change is listed but no AER completes.
+            int aer = aerCommand(a);
+            fx.on(0, () -> target.addNamespace(NQN, "m1", 5, null, null, null));
+            assertThat(changedList(a)).containsExactly(5);
+            assertThat(a.completed(aer)).isFalse();
+            // Enabled: a pending change completes the waiting AER; further changes wait for the log read.
+            assertThat(a.admin(Opcodes.ADMIN_SET_FEATURES, 0, Features.ASYNC_EVENT_CONFIGURATION,
+                    Features.AEC_NAMESPACE_ATTRIBUTE, 0).status()).isZero();
+            fx.onAsync(0, () -> target.removeNamespace(NQN, 5));
+            assertThat(a.await(aer).status()).isZero();
+            int aer2 = aerCommand(a);
+            fx.on(0, () -> target.addNamespace(NQN, "m1", 6, null, null, null));
+            assertThat(a.identify(1, 0).status()).isZero();
+            assertThat(a.completed(aer2)).as("masked until the log is read").isFalse();
+            assertThat(changedList(a)).containsExactly(5, 6);
+            fx.onAsync(0, () -> target.removeNamespace(NQN, 6));
+            assertThat(a.await(aer2).status()).isZero();
+            // At most four AERs outstanding.
+            for (int i = 0; i < 4; i++) {
+                aerCommand(a);
+            }
+            assertThat(a.await(aerCommand(a)).status()).isEqualTo(Status.ASYNC_EVENT_LIMIT_EXCEEDED);
+        }
+    }
+
+    @Test
+    void keepAliveTimeoutFreesTheController() throws Exception {
+        try (NvmeTcpWire a = new NvmeTcpWire(port)) {
+            a.connectAdmin(NQN, false, false, 1000);
+            for (int i = 0; i < 8; i++) {
+                assertThat(a.admin(Opcodes.ADMIN_KEEP_ALIVE, 0, 0, 0, 0).status()).isZero();
+                Thread.sleep(250);
+            }
+            assertThat(fx.on(0, () -> target.controllersJson(NQN).size())).isEqualTo(1);
+            // Silence: the controller goes and its connection closes.
+            assertThat(a.closedByPeer()).isTrue();
+        }
+        for (int i = 0; i < 100 && fx.on(0, () -> target.controllersJson(NQN).size()) > 0; i++) {
+            Thread.sleep(50);
+        }
+        assertThat(fx.on(0, () -> target.controllersJson(NQN).size())).isZero();
+    }
+
+    @Test
+    void logPagesSmartAndDiscovery() throws Exception {
+        try (NvmeTcpWire a = admin(false, false); NvmeTcpWire q = ioQueue(a, 1, true, true)) {
+            byte[] w = pattern(8 * BS, 11);
+            q.io(Opcodes.IO_WRITE, 1, 0, 8, BS, w, true);
+            q.io(Opcodes.IO_READ, 1, 0, 8, BS, null, false);
+            NvmeTcpWire.Completion s = a.getLogPage(LogPages.SMART_HEALTH, 0xFFFFFFFF, 512, false, 0);
+            assertThat(s.status()).isZero();
+            var b = Wire.le(s.data());
+            assertThat(b.getLong(64)).as("host read commands").isEqualTo(1);
+            assertThat(b.getLong(80)).as("host write commands").isEqualTo(1);
+            assertThat(b.getLong(32)).as("data units read").isEqualTo(1);
+            assertThat(a.getLogPage(0x7F, 0, 512, false, 0).status()).isEqualTo(Status.INVALID_LOG_PAGE | Status.DNR);
+            assertThat(a.getLogPage(LogPages.DISCOVERY, 0, 1024, false, 0).status())
+                    .isEqualTo(Status.INVALID_LOG_PAGE | Status.DNR);
+        }
+        try (NvmeTcpWire d = new NvmeTcpWire(port)) {
+            d.connectAdmin(ConnectData.DISCOVERY_NQN, false, false, 0);
+            IdentifyController id = IdentifyController.decode(d.identify(1, 0).data());
+            assertThat(id.cntrltype()).isEqualTo(IdentifyController.CNTRLTYPE_DISCOVERY);
+            assertThat(id.subnqn()).isEqualTo(ConnectData.DISCOVERY_NQN);
+            byte[] head = d.getLogPage(LogPages.DISCOVERY, 0, 1024, false, 0).data();
+            assertThat(LogPages.discoveryNumrec(head)).isEqualTo(1);
+            byte[] all = d.getLogPage(LogPages.DISCOVERY, 0, 2048, false, 0).data();
+            LogPages.DiscoveryEntry e = LogPages.DiscoveryEntry.decode(all, 1024);
+            assertThat(e.subnqn()).isEqualTo(NQN);
+            assertThat(e.traddr()).isEqualTo("127.0.0.1");
+            assertThat(e.trsvcid()).isEqualTo(Integer.toString(port));
+            assertThat(e.trtype()).isEqualTo(LogPages.DiscoveryEntry.TRTYPE_TCP);
+            assertThat(e.subtype()).isEqualTo(LogPages.DiscoveryEntry.SUBTYPE_NVME);
+            byte[] entry = d.getLogPage(LogPages.DISCOVERY, 0, 1024, false, 1024).data();
+            assertThat(LogPages.DiscoveryEntry.decode(entry, 0)).isEqualTo(e);
+        }
+    }
+
+    @Test
+    void vanishedConnectionsReleaseEverything() throws Exception {
+        NvmeTcpWire a = admin(false, false);
+        NvmeTcpWire q = ioQueue(a, 1, false, false);
+        // A write whose data never comes: the R2T is outstanding when the host vanishes.
+        Sqe s = new Sqe();
+        s.opcode = Opcodes.IO_WRITE;
+        s.nsid = 1;
+        s.cdw12 = 63;
+        q.submit(s, null, new byte[64 * BS]);
+        q.close();
+        a.close();
+        for (int i = 0; i < 100 && fx.on(0, () -> target.controllersJson(NQN).size()) > 0; i++) {
+            Thread.sleep(50);
+        }
+        assertThat(fx.on(0, () -> target.controllersJson(NQN).size())).isZero();
+        for (int r = 0; r < 2; r++) {
+            int id = r;
+            for (int i = 0; i < 100 && fx.on(id, () -> target.group(fx.reactors.get(id)).size()) > 0; i++) {
+                Thread.sleep(50);
+            }
+            assertThat(fx.on(id, () -> target.group(fx.reactors.get(id)).size())).isZero();
         }
     }
 }
