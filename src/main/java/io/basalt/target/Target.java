@@ -14,6 +14,8 @@ import io.basalt.bdev.malloc.MallocModule;
 import io.basalt.bdev.malloc.MallocRpc;
 import io.basalt.bdev.nullbdev.NullModule;
 import io.basalt.bdev.nullbdev.NullRpc;
+import io.basalt.bdev.nvme.NvmeModule;
+import io.basalt.bdev.nvme.NvmeRpc;
 import io.basalt.config.ConfigLoader;
 import io.basalt.config.Subsystem;
 import io.basalt.nbd.NbdRpc;
@@ -84,6 +86,8 @@ public final class Target implements AutoCloseable {
         bdevs.addModule(aio);
         bdevs.addModule(error);
         bdevs.addModule(delay);
+        NvmeModule nvme = new NvmeModule(bdevs);
+        bdevs.addModule(nvme);
 
         FrameworkRpc.register(rpc, this);
         BdevRpc.register(rpc, bdevs);
@@ -92,6 +96,7 @@ public final class Target implements AutoCloseable {
         AioRpc.register(rpc, aio);
         ErrorRpc.register(rpc, error);
         DelayRpc.register(rpc, delay);
+        NvmeRpc.register(rpc, nvme);
 
         subsystems.add(new BdevSubsystem(bdevs));
 
@@ -114,6 +119,7 @@ public final class Target implements AutoCloseable {
         AioRpc.syntax(r);
         ErrorRpc.syntax(r);
         DelayRpc.syntax(r);
+        NvmeRpc.syntax(r);
         NbdRpc.syntax(r);
         NvmfRpc.syntax(r);
         return r;
