@@ -75,7 +75,8 @@ while [ "$(date +%s)" -lt "$end" ]; do
   start_target || { log "target restart failed"; break; }
 done
 touch "$W/stop"; wait "$FIO"
-ok=$(grep -c '^ok' "$W/fio.results" 2>/dev/null || echo 0); bad=$(grep -c '^FAIL' "$W/fio.results" 2>/dev/null || echo 0)
+ok=$(grep -c '^ok' "$W/fio.results" 2>/dev/null); ok=${ok:-0}
+bad=$(grep -c '^FAIL' "$W/fio.results" 2>/dev/null); bad=${bad:-0}
 alive=no; kill -0 "$HOST" 2>/dev/null && alive=yes
 state=$($H bdev_nvme_get_controllers 2>/dev/null | grep -o '"state": "[a-z_]*"')
 log "$MINUTES min: $kills target kills; fio runs verified: $ok, failed: $bad; host alive: $alive; controller $state"

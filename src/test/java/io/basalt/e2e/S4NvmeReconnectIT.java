@@ -133,6 +133,18 @@ class S4NvmeReconnectIT {
             ok(run("qemu-io", "-f", "raw", "-c", "read -P 0xab 0 1M", "-c", "read -P 0xcd 1M 1M", uri));
             assertThat(h.process().isAlive()).isTrue();
             assertThat(h.log()).contains("reconnected", "is back; I/O to Nvme0n1 resumes");
+
+            // The host's configuration comes back from save_config: options, controller, export.
+            TargetProcess.Cli saved = h.cli("save_config");
+            ok(saved);
+            assertThat(saved.stdout()).contains("bdev_nvme_set_options", "bdev_nvme_attach_controller", "Nvme0n1");
+            Path config = dir.resolve("host.json");
+            Files.writeString(config, saved.stdout());
+            h.stop();
+            try (TargetProcess h2 = TargetProcess.start("s4-host-restored", "-m", "2", "-c", config.toString())) {
+                assertThat(bdev(h2, "Nvme0n1").get("uuid").asText()).isEqualTo(uuid);
+                ok(run("qemu-io", "-f", "raw", "-c", "read -P 0xcd 1M 1M", uri));
+            }
         } finally {
             t.stop();
         }
