@@ -126,6 +126,11 @@ final class IoPath implements HostQpair.Done {
     }
 
     private void issue(NvmeBdev b, BdevIo io) {
+        if (qpair.isDown()) {
+            // The connection just broke; the controller has not heard yet.
+            requeue(b, io);
+            return;
+        }
         IoType t = io.type();
         int bs = b.blockSize();
         long nlb = io.numBlocks();

@@ -487,7 +487,13 @@ final class NvmeCtrlr implements HostQpair.Listener {
         }, onApp);
     }
 
+    /** The bdev is going (hot-remove, identity change, shutdown): I/O waiting for it fails, so it can drain. */
     void bdevUnregistering(NvmeBdev b) {
+        b.failFast = true;
+        b.active = false;
+        for (IoPath p : paths) {
+            p.reactor.send(() -> p.failQueued(b));
+        }
         app.send(() -> {
             bdevs.remove(b.nsid, b);
             ScheduledFuture<?> t = absentTimers.remove(b);
