@@ -38,6 +38,11 @@ rpc nvmf_subsystem_add_ns "$NQN" bench0
 rpc nvmf_subsystem_add_listener "$NQN" -t tcp -a 127.0.0.1 -s "$PORT"
 rpc nbd_start_disk bench0 "127.0.0.1:$NBD_PORT"
 
+# Warm the target up (JIT) with a discarded run of each kind.
+for rw in randread randwrite; do
+  mvn -B -q -o -Dstyle.color=never surefire:test -Dtest=NvmeBench -Dbasalt.bench.nvme="127.0.0.1:$PORT:$NQN" \
+    -Dbasalt.bench.rw=$rw -Dbasalt.bench.qd=32 -Dbasalt.bench.seconds=5 >/dev/null 2>&1 || true
+done
 echo "# $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); target reactors $REACTORS; ${RUN}s per run"
 for rw in randread randwrite; do
   for qd in 1 32; do
@@ -52,7 +57,8 @@ for rw in randread randwrite; do
     python3 - "$rw" "$qd" "$W/fio.json" <<'PY'
 import json, sys
 rw, qd, path = sys.argv[1], sys.argv[2], sys.argv[3]
-j = json.load(open(path))["jobs"][0]
+t = open(path).read()
+j = json.loads(t[t.index("{"):])["jobs"][0]
 s = j["read"] if rw == "randread" else j["write"]
 lat = s["clat_ns"]
 p99 = lat.get("percentile", {}).get("99.000000", 0)

@@ -27,6 +27,7 @@ class NvmeBench {
     @Test
     void randomIo() throws Exception {
         String where = System.getProperty("basalt.bench.nvme");
+        String what0 = where;
         boolean write = System.getProperty("basalt.bench.rw", "randread").equals("randwrite");
         int qd = Integer.getInteger("basalt.bench.qd", 32);
         int bs = 4096;
@@ -42,6 +43,26 @@ class NvmeBench {
                 bdev = "bench0";
                 what = "malloc in-process";
             } else {
+                if (where.startsWith("inproc")) {
+                    // Target in this JVM too (same reactor): shows the protocol cost without a second process.
+                    MallocModule m = new MallocModule(fx.bdevs);
+                    fx.bdevs.addModule(m);
+                    io.basalt.nvmf.NvmfTarget t = new io.basalt.nvmf.NvmfTarget(fx.reactors, fx.bdevs);
+                    int port;
+                    try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) {
+                        port = ss.getLocalPort();
+                    }
+                    fx.on(0, () -> {
+                        m.create("t0", null, 4096, (512L << 20) / 4096, 4096, 0);
+                        t.createTransport(io.basalt.nvmf.TransportOptions.defaults());
+                        t.createSubsystem("nqn.2016-06.io.basalt:inproc", "SN", "MN", true, 32, 1, 0xFFEF);
+                        t.addNamespace("nqn.2016-06.io.basalt:inproc", "t0", 1, null, null, null);
+                        return null;
+                    });
+                    fx.onAsync(0, () -> t.addListener("nqn.2016-06.io.basalt:inproc",
+                            new io.basalt.nvmf.ListenAddress("IPv4", "127.0.0.1", port)));
+                    where = "127.0.0.1:" + port + ":nqn.2016-06.io.basalt:inproc";
+                }
                 String[] p = where.split(":", 3);
                 NvmeModule n = new NvmeModule(fx.bdevs);
                 fx.bdevs.addModule(n);
@@ -49,7 +70,8 @@ class NvmeBench {
                         "nqn.2014-08.org.nvmexpress:uuid:" + UUID.randomUUID(), UUID.randomUUID(), digests, digests,
                         0, 0, 0, 10000);
                 bdev = fx.onAsync(0, () -> n.attach("Bench", o)).get(0);
-                what = "basalt nvme host -> basalt nvmf target" + (digests ? " (digests)" : "");
+                what = "basalt nvme host -> basalt nvmf target" + (what0.startsWith("inproc") ? " in the same JVM" : "")
+                        + (digests ? " (digests)" : "");
             }
             BdevDesc d = fx.on(0, () -> fx.bdevs.open(bdev, true, BdevEventHandler.IGNORE));
             fx.onAsync(0, () -> new BdevLoad(fx, d, write, qd, bs, TimeUnit.SECONDS.toNanos(3)).start());
