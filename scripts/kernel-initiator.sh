@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# kernel-initiator.sh: check Basalt's NBD export with the Linux kernel's own NBD client.
+# kernel-initiator.sh: check Basalt's NBD and NVMe/TCP exports with the Linux kernel's own clients.
 #
 # Debian's stock kernel (the package linux-image-amd64 points at) boots under qemu with a small
 # busybox initramfs that also carries nbd-client and GNU dd. The guest reaches the target over a
-# tap device inside a private network namespace (nothing leaves it), attaches the export as
-# /dev/nbd0 (two connections, so the export's multi-conn is used), runs data checks with O_DIRECT
-# dd, prints "BKI TEST name: PASS|FAIL" lines and a final "BKI RESULT: PASS|FAIL", and powers off.
+# tap device inside a private network namespace (nothing leaves it), attaches the export (NBD:
+# /dev/nbd0 with two connections, so the export's multi-conn is used; NVMe/TCP: the kernel's
+# nvme-tcp initiator through /dev/nvme-fabrics, one I/O queue per vCPU), runs data checks with
+# O_DIRECT dd, prints "BKI TEST name: PASS|FAIL" lines and a final "BKI RESULT: PASS|FAIL", and
+# powers off.
 #
 #   scripts/kernel-initiator.sh setup                  packages, initramfs, namespace (idempotent)
 #   ip netns exec basalt-kinit bin/basalt tgt ...      the target, inside the namespace, then
 #     bin/basalt rpc nbd_start_disk BDEV 10.124.0.1:10809
-#   scripts/kernel-initiator.sh run ADDR PORT EXPORT   boot the guest and run the checks
+#   scripts/kernel-initiator.sh run ADDR PORT EXPORT   boot the guest and run the checks over NBD
+#   scripts/kernel-initiator.sh run-nvme ADDR PORT NQN [OPTIONS]
+#                                                      the same checks over NVMe/TCP; OPTIONS are
+#                                                      nvme connect options, comma-separated, e.g.
+#                                                      hdr_digest,data_digest,nr_io_queues=2
 #   scripts/kernel-initiator.sh teardown               remove the namespace (once the target stopped)
 #
 # Exit status of run: 0 all checks passed, 1 a check failed, 2 no verdict (boot failure, timeout),
 # 3 usage or setup error. Needs root, apt-get (Debian archive), iproute2; installs
 # qemu-system-x86 when missing. Uses KVM only when kvm_intel/kvm_amd back /dev/kvm, else TCG
 # (emulation: a run takes about a minute; throughput numbers would describe qemu, so none are
-# printed). The checks overwrite the first ~24 MiB and the last 1 MiB of the export.
+# printed). The checks overwrite the first ~24 MiB and the last 1 MiB of the export. NVMe/TCP
+# connects with ctrl_loss_tmo=30 so that a dead target fails the run instead of hanging it.
 #
 # Environment: BKI_WORK (/tmp/basalt-kinit), BKI_NS (basalt-kinit), BKI_TAP (bkinit0),
 # BKI_HOST (10.124.0.1), BKI_GUEST (10.124.0.2), BKI_TIMEOUT (seconds, 600),
@@ -95,31 +102,52 @@ PASSED=0 FAILED=
 ok() { PASSED=$((PASSED + 1)); echo "BKI TEST $1: PASS${2:+ ($2)}"; }
 bad() { FAILED="$FAILED $1"; echo "BKI TEST $1: FAIL${2:+ ($2)}"; }
 end() {
-  dmesg | grep -iE 'nbd|I/O error|blk_' | tail -20 | sed 's/^/BKI klog: /'
+  dmesg | grep -iE 'nbd|nvme|I/O error|blk_' | tail -20 | sed 's/^/BKI klog: /'
   if [ -z "$FAILED" ] && [ $PASSED -gt 0 ]; then echo "BKI RESULT: PASS ($PASSED checks)"
   else echo "BKI RESULT: FAIL (failed:$FAILED${1:+; $1})"; fi
   sync; poweroff -f; echo o >/proc/sysrq-trigger; sleep 10
 }
-echo "BKI: init on $(uname -r), target $addr:$port export '$export'"
+echo "BKI: init on $(uname -r), target $addr:$port ${proto:-nbd} '$export' options '$opts'"
 modprobe virtio_pci; modprobe virtio_net; modprobe nbd nbds_max=2
+modprobe crc32c_generic 2>/dev/null; modprobe crc32c-intel 2>/dev/null; modprobe nvme-tcp
 i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 ip link set lo up; ip link set eth0 up; ip addr add "$ip/24" dev eth0 || { bad net "no eth0"; end; }
 i=0; until ping -c1 -W1 "$addr" >/dev/null 2>&1 || [ $i -ge 20 ]; do i=$((i + 1)); done
 
-DEV=/dev/nbd0
+if [ "${proto:-nbd}" = nvme ]; then
+BLK= CTRL= DEV=
+attach() { exec 3<>/dev/nvme-fabrics || return 1
+  printf '%s' "transport=tcp,traddr=$addr,trsvcid=$port,nqn=$export,ctrl_loss_tmo=30${opts:+,$opts}" >&3 || { exec 3>&-; return 1; }
+  read -r resp <&3; exec 3>&-; inst=${resp#instance=}; inst=${inst%%,*}; CTRL=/sys/class/nvme/nvme$inst
+  [ -d "$CTRL" ] || { echo "BKI: no $CTRL after connect ($resp)"; return 1; }
+  BLK=; i=0
+  while [ -z "$BLK" ] && [ $i -lt 200 ]; do
+    for b in /sys/block/nvme*; do n=${b##*/}; case $n in nvme*c*) ;; nvme*n*) [ "$(cat $b/size)" != 0 ] && BLK=$n;; esac; done
+    [ -z "$BLK" ] && sleep 0.05; i=$((i + 1))
+  done
+  [ -n "$BLK" ] || return 1; DEV=/dev/$BLK; i=0; while [ ! -b $DEV ] && [ $i -lt 50 ]; do sleep 0.05; i=$((i + 1)); done
+  echo "BKI: $resp: $DEV, $(cat $CTRL/queue_count) queues, model '$(cat $CTRL/model)', state $(cat $CTRL/state)"; }
+detach() { [ -e "$CTRL/delete_controller" ] && echo 1 >"$CTRL/delete_controller"
+  i=0; while [ -e "/sys/block/$BLK" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  [ ! -e "/sys/block/$BLK" ]; }
+describe() { echo "$(cat /sys/block/$BLK/size) sectors, $(( $(cat $CTRL/queue_count) - 1 )) I/O queue(s), opts $opts"; }
+else
+BLK=nbd0 DEV=/dev/nbd0
 attach() { nbd-client "$addr" "$port" $DEV -N "$export" $(echo "$opts" | tr ',' ' ') >/tmp/nbd.out 2>&1 || { cat /tmp/nbd.out; return 1; }
   i=0; while [ "$(cat /sys/block/nbd0/size)" = 0 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
   [ "$(cat /sys/block/nbd0/size)" != 0 ]; }
 detach() { nbd-client -d $DEV >/dev/null 2>&1
   i=0; while [ "$(cat /sys/block/nbd0/size)" != 0 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
   [ "$(cat /sys/block/nbd0/size)" = 0 ]; }
+describe() { echo "$(cat /sys/block/nbd0/size) sectors, $(ls /sys/block/nbd0/mq 2>/dev/null | wc -l) queue(s), opts $opts"; }
+fi
 dio() { gdd "$@" status=none 2>/tmp/dd.err || { echo "BKI: dd $*: $(cat /tmp/dd.err)"; return 1; }; }
 random() { gdd if=/dev/urandom of="$1" bs="$2" count="$3" status=none; }
 same() { cmp -s "$1" "$2"; }
 
-attach && ok attach "$(cat /sys/block/nbd0/size) sectors, $(ls /sys/block/nbd0/mq 2>/dev/null | wc -l) queue(s), opts $opts" || { bad attach; end "cannot attach"; }
-LBS=$(cat /sys/block/nbd0/queue/logical_block_size); SECTORS=$(cat /sys/block/nbd0/size)
-echo "BKI: logical block size $LBS, max_hw_sectors_kb $(cat /sys/block/nbd0/queue/max_hw_sectors_kb), discard_max_bytes $(cat /sys/block/nbd0/queue/discard_max_bytes)"
+attach && ok attach "$(describe)" || { bad attach; end "cannot attach"; }
+LBS=$(cat /sys/block/$BLK/queue/logical_block_size); SECTORS=$(cat /sys/block/$BLK/size)
+echo "BKI: logical block size $LBS, max_hw_sectors_kb $(cat /sys/block/$BLK/queue/max_hw_sectors_kb), discard_max_bytes $(cat /sys/block/$BLK/queue/discard_max_bytes)"
 
 random /tmp/seq 1M 8
 dio if=/tmp/seq of=$DEV bs=1M oflag=direct conv=fsync && dio if=$DEV of=/tmp/back bs=1M count=8 iflag=direct &&
@@ -157,7 +185,7 @@ dio if=/tmp/end of=$DEV bs=4k seek=$o oflag=direct && dio if=$DEV of=/tmp/back b
 dio if=$DEV of=/tmp/back bs=4k count=1 skip=$(( SECTORS * 512 / 4096 )) iflag=direct
 [ ! -s /tmp/back ] && ok past-the-end "a read at the end returns nothing" || bad past-the-end
 
-if [ "$(cat /sys/block/nbd0/queue/discard_max_bytes)" != 0 ]; then
+if [ "$(cat /sys/block/$BLK/queue/discard_max_bytes)" != 0 ]; then
   blkdiscard -o $((23 * 1048576)) -l 1048576 $DEV && ok discard "1 MiB" || bad discard
 fi
 
@@ -165,8 +193,8 @@ detach && ok detach || bad detach
 attach && dio if=$DEV of=/tmp/back bs=1M count=8 iflag=direct && same /tmp/seq /tmp/back &&
   ok reattach "the data is still there" || bad reattach
 detach || bad detach-again
-errors=$(dmesg | grep -iE 'nbd|I/O error|blk_' | grep -iE 'error|timeout|invalid|fail' | grep -v 'Disconnected due to user request')
-[ -z "$errors" ] && ok kernel-log "no NBD or block errors" || bad kernel-log
+errors=$(dmesg | grep -iE 'nbd|nvme|I/O error|blk_' | grep -iE 'error|timeout|invalid|fail|reset' | grep -v 'Disconnected due to user request')
+[ -z "$errors" ] && ok kernel-log "no NBD, NVMe or block errors" || { bad kernel-log; echo "$errors" | head -20 | sed 's/^/BKI klog: /'; }
 end
 EOF
 }
@@ -184,7 +212,7 @@ build_initrd() {
   add_binary "$(command -v dd)" /usr/bin/gdd ""
   add_binary "$ROOT/sbin/nbd-client" /usr/sbin/nbd-client "$ROOT/lib/x86_64-linux-gnu:$ROOT/usr/lib/x86_64-linux-gnu"
   local m
-  for m in $(modules_for virtio_pci virtio_net nbd); do
+  for m in $(modules_for virtio_pci virtio_net nbd nvme-tcp crc32c_generic crc32c-intel); do
     install -D -m 644 "$ROOT/lib/modules/$KVER/$m" "$stage/lib/modules/$KVER/$m"
   done
   cp "$ROOT/lib/modules/$KVER/modules.builtin" "$ROOT/lib/modules/$KVER/modules.order" "$stage/lib/modules/$KVER/"
@@ -236,7 +264,7 @@ accelerator() {
   if [ -w /dev/kvm ] && { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; }; then echo kvm; else echo tcg; fi
 }
 
-run_guest() { # ADDR PORT EXPORT
+run_guest() { # ADDR PORT EXPORT PROTO OPTIONS
   build_initrd; ns_up
   local accel cpu out rc timeout_s
   accel=$(accelerator); [ "$accel" = kvm ] && cpu=host || cpu=max
@@ -245,7 +273,7 @@ run_guest() { # ADDR PORT EXPORT
   log "booting $KVER ($accel), console in $out"
   timeout -k 10 "$timeout_s" ip netns exec "$NS" qemu-system-x86_64 -nodefaults -no-user-config -display none \
     -no-reboot -M pc -accel "$accel" -cpu "$cpu" -smp 2 -m 512 -kernel "$VMLINUZ" -initrd "$INITRD" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 bki.addr=$1 bki.port=$2 bki.export=$3 bki.ip=$GUEST bki.opts=$NBD_OPTS" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 bki.addr=$1 bki.port=$2 bki.export=$3 bki.ip=$GUEST bki.proto=$4 bki.opts=$5" \
     -serial "file:$out" -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
     -device "virtio-net-pci,netdev=n0,romfile=" 2>"$out.qemu"
   rc=$?
@@ -259,7 +287,9 @@ run_guest() { # ADDR PORT EXPORT
 
 case "${1:-}" in
   setup) build_initrd; ns_up; log "ready: namespace $NS, host address $HOST (tap $TAP), guest $GUEST; initramfs $INITRD" ;;
-  run) [ $# = 4 ] || die "usage: $0 run ADDR PORT EXPORT"; run_guest "$2" "$3" "$4"; exit $? ;;
+  run) [ $# = 4 ] || die "usage: $0 run ADDR PORT EXPORT"; run_guest "$2" "$3" "$4" nbd "$NBD_OPTS"; exit $? ;;
+  run-nvme) [ $# = 4 ] || [ $# = 5 ] || die "usage: $0 run-nvme ADDR PORT NQN [OPTIONS]"
+    run_guest "$2" "$3" "$4" nvme "${5:-}"; exit $? ;;
   teardown) ns_down ;;
   *) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 3 ;;
 esac

@@ -18,11 +18,16 @@ import io.basalt.bdev.nullbdev.NullModule;
 import io.basalt.bdev.nullbdev.NullRpc;
 import io.basalt.bdev.raid.RaidModule;
 import io.basalt.bdev.raid.RaidRpc;
+import io.basalt.bdev.nvme.NvmeModule;
+import io.basalt.bdev.nvme.NvmeRpc;
 import io.basalt.config.ConfigLoader;
 import io.basalt.config.Subsystem;
 import io.basalt.nbd.NbdRpc;
 import io.basalt.nbd.NbdServer;
 import io.basalt.nbd.NbdSubsystem;
+import io.basalt.nvmf.NvmfConfig;
+import io.basalt.nvmf.NvmfRpc;
+import io.basalt.nvmf.NvmfTarget;
 import io.basalt.rpc.RpcRegistry;
 import io.basalt.rpc.RpcServer;
 import io.basalt.rpc.RpcSyntax;
@@ -83,7 +88,7 @@ public final class Target implements AutoCloseable {
         AioModule aio = new AioModule(bdevs);
         ErrorModule error = new ErrorModule(bdevs);
         DelayModule delay = new DelayModule(bdevs);
-        // After the modules whose bdevs it examines for superblocks.
+        NvmeModule nvme = new NvmeModule(bdevs);
         RaidModule raid = new RaidModule(bdevs);
         LvolModule lvol = new LvolModule(bdevs);
         bdevs.addModule(malloc);
@@ -91,6 +96,8 @@ public final class Target implements AutoCloseable {
         bdevs.addModule(aio);
         bdevs.addModule(error);
         bdevs.addModule(delay);
+        bdevs.addModule(nvme);
+        // Composition modules after the modules whose bdevs they examine and whose config they need.
         bdevs.addModule(raid);
         bdevs.addModule(lvol);
 
@@ -103,12 +110,17 @@ public final class Target implements AutoCloseable {
         DelayRpc.register(rpc, delay);
         RaidRpc.register(rpc, raid);
         LvolRpc.register(rpc, lvol);
+        NvmeRpc.register(rpc, nvme);
 
         subsystems.add(new BdevSubsystem(bdevs));
 
         NbdServer nbd = new NbdServer(reactors, bdevs);
         NbdRpc.register(rpc, nbd);
         subsystems.add(new NbdSubsystem(nbd));
+
+        NvmfTarget nvmf = new NvmfTarget(reactors, bdevs);
+        NvmfRpc.register(rpc, nvmf);
+        subsystems.add(new NvmfConfig(nvmf));
     }
 
     /** The command-line syntax of every method a target serves (for {@code basalt rpc}). */
@@ -123,7 +135,9 @@ public final class Target implements AutoCloseable {
         DelayRpc.syntax(r);
         RaidRpc.syntax(r);
         LvolRpc.syntax(r);
+        NvmeRpc.syntax(r);
         NbdRpc.syntax(r);
+        NvmfRpc.syntax(r);
         return r;
     }
 

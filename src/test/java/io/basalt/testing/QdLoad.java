@@ -120,6 +120,16 @@ public final class QdLoad implements IoCallback {
                 hist.getMaxValue() / 1000.0);
     }
 
+    /** One result line: what was measured, IOPS, bandwidth and latency percentiles. */
+    public String report(String what, int ioBytes, int seconds) {
+        double secs = elapsedNanos / 1e9;
+        return String.format("%s %s bs=%d qd=%d %ds: %.0f IOPS, %.1f MiB/s, lat mean %.1f us, p50 %.1f us,"
+                        + " p99 %.1f us, p99.9 %.1f us", what, write ? "randwrite" : "randread", ioBytes, qd, seconds,
+                ops / secs, ops * (double) ioBytes / secs / (1 << 20), hist.getMean() / 1000,
+                hist.getValueAtPercentile(50) / 1000.0, hist.getValueAtPercentile(99) / 1000.0,
+                hist.getValueAtPercentile(99.9) / 1000.0);
+    }
+
     /** Sums several loads (ops, time, latencies), for runs done one after the other. */
     public static QdLoad sum(List<QdLoad> loads) {
         QdLoad first = loads.get(0);

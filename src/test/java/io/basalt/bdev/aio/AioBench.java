@@ -32,16 +32,9 @@ class AioBench {
             fx.bdevs.addModule(m);
             AioBdev b = fx.onAsync(0, () -> m.create(new AioModule.Options(file, "bench0", bs, false, false, null)));
             BdevDesc d = fx.on(0, () -> fx.bdevs.open("bench0", true, BdevEventHandler.IGNORE));
-            QdLoad warm = fx.onAsync(0, () -> new QdLoad(fx.reactors.buffers(), d, write, qd, bs, null,
-                    TimeUnit.SECONDS.toNanos(3)).start());
-            QdLoad run = fx.onAsync(0, () -> new QdLoad(fx.reactors.buffers(), d, write, qd, bs, null,
-                    TimeUnit.SECONDS.toNanos(seconds)).start());
-            double secs = run.elapsedNanos / 1e9;
-            System.out.printf("basalt aio %s bs=%d qd=%d %ds: %.0f IOPS, %.1f MiB/s, lat mean %.1f us, p50 %.1f us,"
-                            + " p99 %.1f us, p99.9 %.1f us (warm-up %d ops)%n",
-                    write ? "randwrite" : "randread", bs, qd, seconds, run.ops / secs, run.ops * (double) bs / secs / (1 << 20),
-                    run.hist.getMean() / 1000, run.hist.getValueAtPercentile(50) / 1000.0,
-                    run.hist.getValueAtPercentile(99) / 1000.0, run.hist.getValueAtPercentile(99.9) / 1000.0, warm.ops);
+            QdLoad warm = fx.onAsync(0, () -> new QdLoad(fx.reactors.buffers(), d, write, qd, bs, null, TimeUnit.SECONDS.toNanos(3)).start());
+            QdLoad run = fx.onAsync(0, () -> new QdLoad(fx.reactors.buffers(), d, write, qd, bs, null, TimeUnit.SECONDS.toNanos(seconds)).start());
+            System.out.println(run.report("basalt aio", bs, seconds) + " (warm-up " + warm.ops + " ops)");
             fx.on(0, () -> {
                 d.close();
                 return null;
