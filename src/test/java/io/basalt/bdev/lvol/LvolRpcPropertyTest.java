@@ -148,6 +148,10 @@ class LvolRpcPropertyTest {
             // Whatever the calls did, what is in memory is what the disk says.
             LvolStore now = fx.on(0, () -> lvol.stores().stream().filter(x -> x.base == m0).findFirst().orElse(null));
             if (now != null) {
+                // A checksum the calls started may store its result at any moment: let it finish first.
+                for (int i = 0; i < 500 && fx.on(0, () -> now.lvols().stream().anyMatch(l -> l.checksum != null)); i++) {
+                    Thread.sleep(10);
+                }
                 Map<String, String> before = fx.on(0, () -> describe(now));
                 String name = now.name;
                 fx.onAsync(0, () -> lvol.unload(now));
