@@ -6,6 +6,8 @@
 #   nvme    Basalt's NVMe/TCP host in a second JVM (one reactor) with the NvmeBench load on Nvme bdev
 #   malloc  the same load on a malloc bdev inside that JVM (the in-process baseline, no network)
 #   nbd     fio's nbd engine against the NBD export of the same bdev (as scripts/bench-nbd.sh)
+# and then `basalt perf` (-m 1) over an nvme bdev attached to the target, beside `basalt perf` over
+# a malloc bdev of the same size in its own process.
 # fio has no NVMe/TCP engine without SPDK, and the kernel initiator under qemu (TCG) measures the
 # emulator, so Basalt's own host is the NVMe/TCP client. Figures go to stdout, one line per run.
 #
@@ -65,5 +67,24 @@ p99 = lat.get("percentile", {}).get("99.000000", 0)
 print(f"BENCH fio nbd engine -> basalt nbd export {rw} bs=4096 qd={qd}: {s['iops']:.0f} IOPS, "
       f"lat mean {lat['mean']/1000:.1f} us, p99 {p99/1000:.1f} us")
 PY
+  done
+done
+
+# basalt perf (SPDK's bdevperf in process) over an nvme bdev attached to the same target, beside
+# basalt perf over a malloc bdev of the same size in its own process (no network).
+cat >"$W/perf-nvme.json" <<JSON
+{"subsystems": [{"subsystem": "bdev", "config": [{"method": "bdev_nvme_attach_controller", "params":
+  {"name": "Nvme0", "trtype": "tcp", "adrfam": "ipv4", "traddr": "127.0.0.1", "trsvcid": "$PORT", "subnqn": "$NQN"}}]}]}
+JSON
+cat >"$W/perf-malloc.json" <<JSON
+{"subsystems": [{"subsystem": "bdev", "config": [{"method": "bdev_malloc_create", "params":
+  {"name": "Malloc0", "num_blocks": 131072, "block_size": 4096}}]}]}
+JSON
+for rw in randread randwrite; do
+  for qd in 1 32; do
+    for cfg in perf-nvme perf-malloc; do
+      echo "== bin/basalt perf -c $cfg.json -q $qd -o 4096 -w $rw -t $RUN -m 1 (load $(cut -d' ' -f1 /proc/loadavg))"
+      BASALT_LOG=warn bin/basalt perf -c "$W/$cfg.json" -q "$qd" -o 4096 -w "$rw" -t "$RUN" -m 1 2>&1 | grep -v '^$'
+    done
   done
 done
