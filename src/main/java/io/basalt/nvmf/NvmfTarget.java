@@ -290,8 +290,11 @@ public final class NvmfTarget {
     /**
      * nvmf_subsystem_add_ns: opens the bdev and publishes it under {@code nsid} (0 = lowest free).
      * Identifiers default to the bdev's UUID (as UUID and NGUID), so a bdev added again keeps them.
+     * The namespace is visible at once; the future (the nsid) completes once every connected
+     * controller has it on its Changed Namespace List, so a host that reads the log after the RPC
+     * answered sees it.
      */
-    public int addNamespace(String nqn, String bdevName, int nsid, byte[] nguid, byte[] eui64, UUID uuid) {
+    public CompletableFuture<Integer> addNamespace(String nqn, String bdevName, int nsid, byte[] nguid, byte[] eui64, UUID uuid) {
         app.assertInReactor();
         NvmfSubsystem s = findNvm(nqn);
         Bdev b = bdevs.require(bdevName);
@@ -316,8 +319,7 @@ public final class NvmfTarget {
         holder[0] = ns;
         s.publish(id, ns);
         LOG.log(System.Logger.Level.INFO, "namespace " + id + " of " + nqn + " is bdev " + bdevName);
-        notifyControllers(s, id);
-        return id;
+        return notifyControllers(s, id).thenApply(v -> id);
     }
 
     private void onBdevEvent(NvmfNamespace ns, BdevEvent event) {
@@ -353,21 +355,34 @@ public final class NvmfTarget {
         }
         ns.removed = true;
         s.publish(ns.nsid, null);
-        if (notify) {
-            notifyControllers(s, ns.nsid);
-        }
+        List<NvmfController> told = notify ? List.copyOf(s.controllers) : List.of();
         return reactors.forEach(r -> {
             ns.releaseOn(r);
             groups[r.id()].namespaceGone(ns);
+            tellControllersOn(r, told, ns.nsid);
         }).thenRunAsync(() -> {
             ns.desc().close();
             LOG.log(System.Logger.Level.INFO, ns + " removed");
         }, app::send);
     }
 
-    private void notifyControllers(NvmfSubsystem s, int nsid) {
-        for (NvmfController c : s.controllers) {
-            c.reactor.send(() -> c.namespaceChanged(nsid));
+    /**
+     * Puts {@code nsid} on the changed list of every controller of {@code s}, each on its own
+     * reactor; completes (on the calling reactor) once all have it.
+     */
+    private CompletableFuture<Void> notifyControllers(NvmfSubsystem s, int nsid) {
+        List<NvmfController> cs = List.copyOf(s.controllers);
+        if (cs.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return reactors.forEach(r -> tellControllersOn(r, cs, nsid));
+    }
+
+    private static void tellControllersOn(Reactor r, List<NvmfController> cs, int nsid) {
+        for (NvmfController c : cs) {
+            if (c.reactor == r) {
+                c.namespaceChanged(nsid);
+            }
         }
     }
 

@@ -338,7 +338,7 @@ class NvmfTargetTest {
             assertThat(a.admin(Opcodes.ADMIN_SET_FEATURES, 0, Features.ASYNC_EVENT_CONFIGURATION,
                     Features.AEC_NAMESPACE_ATTRIBUTE, 0).status()).isZero();
             int aer = aerCommand(a);
-            int nsid = fx.on(0, () -> target.addNamespace(NQN, "m1", 0, null, null, null));
+            int nsid = fx.onAsync(0, () -> target.addNamespace(NQN, "m1", 0, null, null, null));
             assertThat(nsid).isEqualTo(2);
             NvmeTcpWire.Completion ev = a.await(aer);
             assertThat(ev.status()).isZero();
@@ -361,7 +361,7 @@ class NvmfTargetTest {
             assertThat(IdentifyNamespace.decode(a.identify(0, 2).data())).isNull();
 
             aer = aerCommand(a);
-            fx.on(0, () -> target.addNamespace(NQN, "m1", 2, null, null, null));
+            fx.onAsync(0, () -> target.addNamespace(NQN, "m1", 2, null, null, null));
             assertThat(a.await(aer).status()).isZero();
             assertThat(changedList(a)).containsExactly(2);
             NamespaceIds after = NamespaceIds.decodeDescriptors(a.identify(3, 2).data());
@@ -385,7 +385,7 @@ class NvmfTargetTest {
         try (NvmeTcpWire a = admin(false, false)) {
             // Not enabled: the change is listed but no AER completes.
             int aer = aerCommand(a);
-            fx.on(0, () -> target.addNamespace(NQN, "m1", 5, null, null, null));
+            fx.onAsync(0, () -> target.addNamespace(NQN, "m1", 5, null, null, null));
             assertThat(changedList(a)).containsExactly(5);
             assertThat(a.completed(aer)).isFalse();
             // Enabled: a pending change completes the waiting AER; further changes wait for the log read.
@@ -394,7 +394,7 @@ class NvmfTargetTest {
             fx.onAsync(0, () -> target.removeNamespace(NQN, 5));
             assertThat(a.await(aer).status()).isZero();
             int aer2 = aerCommand(a);
-            fx.on(0, () -> target.addNamespace(NQN, "m1", 6, null, null, null));
+            fx.onAsync(0, () -> target.addNamespace(NQN, "m1", 6, null, null, null));
             assertThat(a.identify(1, 0).status()).isZero();
             assertThat(a.completed(aer2)).as("masked until the log is read").isFalse();
             assertThat(changedList(a)).containsExactly(5, 6);

@@ -126,7 +126,7 @@ class NvmeHostTest {
     void namespaceEventsAddBdevsAndAbsentNamespacesQueueIo() throws Exception {
         attach("Nvme0", false, -1, 1, 0);
         fx.on(0, () -> malloc.create("t1", UUID.randomUUID(), 4096, 256, 4096, 0));
-        fx.on(0, () -> target.addNamespace(NQN, "t1", 2, null, null, null));
+        fx.onAsync(0, () -> target.addNamespace(NQN, "t1", 2, null, null, null));
         waitFor(() -> fx.bdevs.lookup("Nvme0n2") != null);
         assertThat(fx.bdevs.require("Nvme0n2").blockSize()).isEqualTo(4096);
 
@@ -141,7 +141,7 @@ class NvmeHostTest {
             waitFor(() -> fx.onAsync(0, () -> nvme.require("Nvme0").queuedIo()) == 1);
             assertThat(pending).isNotDone();
             // The same bdev comes back with the same identity: the read completes on the same bdev.
-            fx.on(0, () -> target.addNamespace(NQN, "t0", 1, null, null, null));
+            fx.onAsync(0, () -> target.addNamespace(NQN, "t0", 1, null, null, null));
             assertThat(BdevClient.await(pending).status()).isEqualTo(IoStatus.SUCCESS);
             assertThat(r.mismatch(w)).isEqualTo(-1);
             assertThat(c.events).isEmpty();
@@ -155,7 +155,7 @@ class NvmeHostTest {
         BdevClient c = BdevClient.open(fx, 1, "Nvme0n1", true);
         fx.onAsync(0, () -> target.removeNamespace(NQN, 1));
         fx.on(0, () -> malloc.create("other", UUID.randomUUID(), BS, 4096, BS, 0));
-        fx.on(0, () -> target.addNamespace(NQN, "other", 1, null, null, null));
+        fx.onAsync(0, () -> target.addNamespace(NQN, "other", 1, null, null, null));
         ReactorFixture.await(c.removed);
         assertThat(c.events).containsExactly(BdevEvent.REMOVE);
         waitFor(() -> fx.bdevs.lookup("Nvme0n1") != null && !fx.bdevs.lookup("Nvme0n1").uuid().equals(before));
