@@ -98,7 +98,9 @@ public final class RpcServer implements AutoCloseable {
             Files.deleteIfExists(tmp);
             ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             try {
-                s.bind(UnixDomainSocketAddress.of(tmp), 64);
+                // A full Unix-socket backlog refuses connect() with EAGAIN (no retry as on TCP):
+                // SPDK's RPC server listens with 512, so do we.
+                s.bind(UnixDomainSocketAddress.of(tmp), 512);
                 Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
                 if (!tmp.equals(socket)) {
                     try {
