@@ -19,13 +19,21 @@ public final class BdevDesc {
     final boolean write;
     final BdevEventHandler handler;
     final Reactor reactor;
+    /** Who opened it, for "in use by" messages (e.g. "NBD export disk0"); null if not said. */
+    final String owner;
     volatile boolean closed;
 
-    BdevDesc(Bdev bdev, boolean write, BdevEventHandler handler, Reactor reactor) {
+    BdevDesc(Bdev bdev, boolean write, BdevEventHandler handler, Reactor reactor, String owner) {
         this.bdev = bdev;
         this.write = write;
         this.handler = handler;
         this.reactor = reactor;
+        this.owner = owner;
+    }
+
+    /** Who opened it (as given to {@link BdevLayer#open(String, boolean, BdevEventHandler, String)}), or null. */
+    public String owner() {
+        return owner;
     }
 
     public Bdev bdev() {

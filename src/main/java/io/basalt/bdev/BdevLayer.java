@@ -218,6 +218,14 @@ public final class BdevLayer {
      * module claim forbids other writers.
      */
     public BdevDesc open(String name, boolean write, BdevEventHandler handler) {
+        return open(name, write, handler, null);
+    }
+
+    /**
+     * As {@link #open(String, boolean, BdevEventHandler)}, naming the opener ({@code owner}, e.g.
+     * "NBD export disk0"): a delete refused because the bdev is in use says who holds it.
+     */
+    public BdevDesc open(String name, boolean write, BdevEventHandler handler, String owner) {
         Reactor r = Reactor.current() != null ? Reactor.current() : reactors.app();
         synchronized (this) {
             Bdev b = names.get(name);
@@ -232,7 +240,7 @@ public final class BdevLayer {
                 throw new BasaltException(Errno.EPERM, "bdev " + b.name() + " is claimed (" + b.claimType.json()
                         + ") by module " + b.claimModule.name() + "; cannot open it for writing");
             }
-            BdevDesc d = new BdevDesc(b, write, handler, r);
+            BdevDesc d = new BdevDesc(b, write, handler, r, owner);
             b.descs.add(d);
             return d;
         }
@@ -462,6 +470,17 @@ public final class BdevLayer {
     /** Channel count and open descriptors, for tests and diagnostics. */
     public synchronized int openDescriptors(Bdev b) {
         return b.descs.size();
+    }
+
+    /** The owners named by the bdev's open descriptors (unnamed ones left out), in opening order. */
+    public synchronized java.util.List<String> descriptorOwners(Bdev b) {
+        java.util.List<String> who = new java.util.ArrayList<>();
+        for (BdevDesc d : b.descs) {
+            if (d.owner != null) {
+                who.add(d.owner);
+            }
+        }
+        return who;
     }
 
     public synchronized int channelCount(Bdev b) {

@@ -100,7 +100,8 @@ public final class NbdServer {
             throw new BasaltException(Errno.EEXIST, "export " + name + " already exists on " + slot.address().listenString());
         }
         NbdExport e = new NbdExport(this, name, readOnly, app);
-        BdevDesc desc = bdevs.open(bdevName, !readOnly, (event, bdev, dsc) -> e.onBdevEvent(event));
+        BdevDesc desc = bdevs.open(bdevName, !readOnly, (event, bdev, dsc) -> e.onBdevEvent(event),
+                "NBD export " + name + " on " + d.address().listenString());
         e.bind(desc);
         if (slot == null) {
             slot = newSlot(d.address());

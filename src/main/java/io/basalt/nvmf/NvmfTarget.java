@@ -314,7 +314,8 @@ public final class NvmfTarget {
         NamespaceIds ids = new NamespaceIds(nguid != null ? nguid : Wire.uuidBytes(b.uuid()),
                 eui64 != null ? eui64 : new byte[8], uuid != null ? uuid : b.uuid());
         NvmfNamespace[] holder = new NvmfNamespace[1];
-        BdevDesc desc = bdevs.open(bdevName, true, (event, bdev, d) -> onBdevEvent(holder[0], event));
+        BdevDesc desc = bdevs.open(bdevName, true, (event, bdev, d) -> onBdevEvent(holder[0], event),
+                "NVMe-oF namespace " + id + " of " + nqn);
         NvmfNamespace ns = new NvmfNamespace(id, s, desc, ids, own, reactors.size());
         holder[0] = ns;
         s.publish(id, ns);

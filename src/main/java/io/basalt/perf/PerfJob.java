@@ -96,7 +96,7 @@ final class PerfJob implements IoCallback, BdevEventHandler {
     /** Opens the bdev, takes the channel and the buffers. On the job's reactor; undoes itself on failure. */
     void open(BdevLayer layer) {
         reactor.assertInReactor();
-        desc = layer.open(bdev.name(), options.workload().writes(), this);
+        desc = layer.open(bdev.name(), options.workload().writes(), this, "perf job");
         try {
             ch = desc.getIoChannel();
             tasks = new PerfTask[queueDepth];

@@ -62,7 +62,9 @@ class LvolCrashIT {
         config = Files.createTempFile("lvolcrash", ".json");
         Files.writeString(config, "{\"subsystems\":[{\"subsystem\":\"bdev\",\"config\":[{\"method\":\"bdev_aio_create\","
                 + "\"params\":{\"name\":\"aio0\",\"filename\":\"" + img + "\",\"block_size\":4096}}]}]}");
-        Random rnd = new Random(Long.getLong("basalt.lvol.crash.seed", System.nanoTime()));
+        long seed = Long.getLong("basalt.lvol.crash.seed", System.nanoTime());
+        System.out.println("LvolCrashIT: seed " + seed + " (repeat with -Dbasalt.lvol.crash.seed=" + seed + ")");
+        Random rnd = new Random(seed);
         long capacity;
         try (TargetProcess t = TargetProcess.start("lvolcrash0", "-c", config.toString())) {
             t.rpc("bdev_lvol_create_lvstore", "{\"bdev_name\":\"aio0\",\"lvs_name\":\"lvs\",\"cluster_sz\":1048576}");

@@ -104,6 +104,18 @@ class LvolIT {
                     .code()).isEqualTo(-32602);
             assertThat(t.rpcError("bdev_lvol_get_lvols", "{\"lvs_name\":\"lvs0\",\"bogus\":1}").code()).isEqualTo(-32602);
 
+            // Without cluster_sz a store gets SPDK's default 4 MiB clusters; lvol sizes round up to them.
+            ok(t.cli("bdev_malloc_create", "-b", "m4", "64", "4096"));
+            ok(t.cli("bdev_lvol_create_lvstore", "m4", "lvs4"));
+            JsonNode lvs4 = t.rpc("bdev_lvol_get_lvstores", "{\"lvs_name\":\"lvs4\"}").get(0);
+            assertThat(lvs4.get("cluster_size").asLong()).isEqualTo(4L << 20);
+            assertThat(lvs4.get("total_data_clusters").asLong()).isBetween(12L, 15L);
+            ok(t.cli("bdev_lvol_create", "-l", "lvs4", "-t", "t4", "10"));
+            assertThat(t.rpc("bdev_get_bdevs", "{\"name\":\"lvs4/t4\"}").get(0).get("num_blocks").asLong())
+                    .isEqualTo((12L << 20) / 4096);
+            ok(t.cli("bdev_lvol_delete_lvstore", "-l", "lvs4"));
+            ok(t.cli("bdev_malloc_delete", "m4"));
+
             var save = t.cli("save_config");
             assertThat(save.exitCode()).isZero();
             assertThat(save.stdout()).contains("bdev_aio_create").doesNotContain("bdev_lvol");

@@ -389,10 +389,12 @@ public final class NvmeTcpWire implements AutoCloseable {
         try {
             int b = in.read();
             return b < 0;
+        } catch (java.net.SocketTimeoutException e) {
+            return false; // still open after the read timeout: the peer did not close it
         } catch (EOFException e) {
             return true;
         } catch (IOException e) {
-            return true;
+            return true; // reset by the peer
         }
     }
 }

@@ -409,6 +409,65 @@ class NvmfTargetTest {
     }
 
     @Test
+    void getAndSetFeatures() throws Exception {
+        try (NvmeTcpWire a = new NvmeTcpWire(port)) {
+            a.connectAdmin(NQN, false, false, 30_000);
+            long kato = fx.on(0, () -> target.effectiveKato(30_000));
+            assertThat(a.admin(Opcodes.ADMIN_GET_FEATURES, 0, Features.KEEP_ALIVE_TIMER, 0, 0).cqe().dw0).isEqualTo((int) kato);
+            // Set Features KATO changes the controller's timer; Get Features reads it back.
+            long shorter = fx.on(0, () -> target.effectiveKato(20_000));
+            assertThat(a.admin(Opcodes.ADMIN_SET_FEATURES, 0, Features.KEEP_ALIVE_TIMER, 20_000, 0).status()).isZero();
+            assertThat(a.admin(Opcodes.ADMIN_GET_FEATURES, 0, Features.KEEP_ALIVE_TIMER, 0, 0).cqe().dw0).isEqualTo((int) shorter);
+            // Number of queues (0's based, both halves), the write cache: on and not changeable.
+            NvmeTcpWire.Completion nq = a.admin(Opcodes.ADMIN_GET_FEATURES, 0, Features.NUMBER_OF_QUEUES, 0, 0);
+            assertThat(nq.status()).isZero();
+            assertThat(nq.cqe().dw0).isEqualTo(126 | 126 << 16);
+            assertThat(a.admin(Opcodes.ADMIN_GET_FEATURES, 0, Features.VOLATILE_WRITE_CACHE, 0, 0).cqe().dw0).isEqualTo(1);
+            assertThat(a.admin(Opcodes.ADMIN_SET_FEATURES, 0, Features.VOLATILE_WRITE_CACHE, 0, 0).status())
+                    .isEqualTo(Status.FEATURE_NOT_CHANGEABLE | Status.DNR);
+            // Asynchronous event configuration: what was set is read back; "default" (SEL 1) is 0.
+            assertThat(a.admin(Opcodes.ADMIN_SET_FEATURES, 0, Features.ASYNC_EVENT_CONFIGURATION,
+                    Features.AEC_NAMESPACE_ATTRIBUTE, 0).status()).isZero();
+            assertThat(a.admin(Opcodes.ADMIN_GET_FEATURES, 0, Features.ASYNC_EVENT_CONFIGURATION, 0, 0).cqe().dw0)
+                    .isEqualTo(Features.AEC_NAMESPACE_ATTRIBUTE);
+            assertThat(a.admin(Opcodes.ADMIN_GET_FEATURES, 0, Features.ASYNC_EVENT_CONFIGURATION | 1 << 8, 0, 0).cqe().dw0)
+                    .isZero();
+            // Saving is not supported; an unknown feature is an invalid field.
+            assertThat(a.admin(Opcodes.ADMIN_SET_FEATURES, 0, Features.KEEP_ALIVE_TIMER | 1 << 31, 20_000, 0).status())
+                    .isEqualTo(Status.FEATURE_NOT_SAVEABLE | Status.DNR);
+            assertThat(a.admin(Opcodes.ADMIN_GET_FEATURES, 0, 0x7E, 0, 0).status()).isEqualTo(Status.INVALID_FIELD | Status.DNR);
+            assertThat(a.admin(Opcodes.ADMIN_GET_FEATURES, 0, Features.KEEP_ALIVE_TIMER, 0, 0).cqe().dw0)
+                    .as("refused commands changed nothing").isEqualTo((int) shorter);
+        }
+    }
+
+    @Test
+    void shutdownNotificationAndControllerDisable() throws Exception {
+        try (NvmeTcpWire a = admin(false, false); NvmeTcpWire q = ioQueue(a, 1, false, false)) {
+            byte[] data = pattern(8 * BS, 21);
+            assertThat(q.io(Opcodes.IO_WRITE, 1, 40, 8, BS, data, true).status()).isZero();
+            // CC.EN = 0 is a controller reset: the I/O queue's connection goes, the admin queue stays,
+            // CSTS.RDY clears and admin commands other than fabrics ones are refused until EN = 1.
+            assertThat(a.propertySet(Properties.CC, 0).status()).isZero();
+            assertThat(q.closedByPeer()).isTrue();
+            assertThat(a.propertyGet(Properties.CSTS, false).cqe().dw0 & Properties.CSTS_RDY).isZero();
+            assertThat(a.identify(1, 0).status()).isEqualTo(Status.COMMAND_SEQUENCE_ERROR | Status.DNR);
+            assertThat(a.propertySet(Properties.CC, Properties.ccEnable()).status()).isZero();
+            assertThat(a.propertyGet(Properties.CSTS, false).cqe().dw0 & Properties.CSTS_RDY).isEqualTo(Properties.CSTS_RDY);
+            try (NvmeTcpWire q2 = ioQueue(a, 1, false, false)) {
+                NvmeTcpWire.Completion r = q2.io(Opcodes.IO_READ, 1, 40, 8, BS, null, false);
+                assertThat(r.data()).as("acknowledged data survives the reset").isEqualTo(data);
+            }
+            // CC.SHN = normal: shutdown processing completes (CSTS.SHST = 10b); SHN = 0 clears it.
+            assertThat(Properties.cstsShst(a.propertyGet(Properties.CSTS, false).cqe().dw0)).isEqualTo(Properties.SHST_NORMAL);
+            assertThat(a.propertySet(Properties.CC, Properties.ccEnable() | 1 << 14).status()).isZero();
+            assertThat(Properties.cstsShst(a.propertyGet(Properties.CSTS, false).cqe().dw0)).isEqualTo(Properties.SHST_COMPLETE);
+            assertThat(a.propertySet(Properties.CC, Properties.ccEnable()).status()).isZero();
+            assertThat(Properties.cstsShst(a.propertyGet(Properties.CSTS, false).cqe().dw0)).isEqualTo(Properties.SHST_NORMAL);
+        }
+    }
+
+    @Test
     void keepAliveTimeoutFreesTheController() throws Exception {
         try (NvmeTcpWire a = new NvmeTcpWire(port)) {
             a.connectAdmin(NQN, false, false, 1000);

@@ -60,6 +60,9 @@ public final class LvolStore {
     String name;
     /** The store-wide operation in progress ("delete", "rename", "unload"), or null. */
     String busy;
+
+    /** The internal user a running snapshot checksum registers on its lvol. */
+    static final String CHECKSUM_USER = "snapshot checksum";
     private final Map<Long, Lvol> lvols = new LinkedHashMap<>();
     /** Why the last checksum of an lvol did not finish, by blob id. */
     private final Map<Long, String> checksumFailures = new HashMap<>();
@@ -205,17 +208,26 @@ public final class LvolStore {
         }));
     }
 
-    /** Who keeps the lvols in use (descriptors, claims, internal users), or null if nobody. */
-    private String holders(List<Lvol> ls) {
+    /**
+     * Who keeps the lvols in use (descriptors, claims, internal users other than {@code except}),
+     * or null if nobody.
+     */
+    private String holders(List<Lvol> ls, String except) {
         StringBuilder sb = new StringBuilder();
         for (Lvol l : ls) {
             List<String> who = new ArrayList<>();
             int d = layer.openDescriptors(l);
             if (d > 0) {
                 BdevModule c = layer.claimant(l);
-                who.add("open by " + d + " bdev descriptor(s)" + (c == null ? "" : ", claimed by module " + c.name()));
+                List<String> owners = layer.descriptorOwners(l);
+                who.add("open by " + d + " bdev descriptor(s)" + (owners.isEmpty() ? "" : " (" + String.join(", ", owners) + ")")
+                        + (c == null ? "" : ", claimed by module " + c.name()));
             }
-            l.users.forEach((k, v) -> who.add(k + (v > 1 ? " (x" + v + ")" : "")));
+            l.users.forEach((k, v) -> {
+                if (!k.equals(except)) {
+                    who.add(k + (v > 1 ? " (x" + v + ")" : ""));
+                }
+            });
             if (!who.isEmpty()) {
                 sb.append(sb.isEmpty() ? "" : "; ").append("lvol ").append(l.alias()).append(" is in use: ")
                         .append(String.join(", ", who));
@@ -224,15 +236,29 @@ public final class LvolStore {
         return sb.isEmpty() ? null : sb.toString();
     }
 
-    /** Waits (bounded) until nobody uses the lvols; -EBUSY naming the holders otherwise. */
-    private CompletableFuture<Void> waitForUsers(List<Lvol> ls) {
+    /**
+     * Waits (bounded) until nobody but a running snapshot checksum uses the lvols (-EBUSY naming
+     * the holders otherwise), then stops the checksums of {@code stop} and waits for them. A
+     * delete that fails because the lvol is open therefore leaves a checksum running.
+     */
+    private CompletableFuture<Void> waitForUsers(List<Lvol> ls, List<Lvol> stop) {
         CompletableFuture<Void> f = new CompletableFuture<>();
         poll(ls, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(userWaitMs()), f);
-        return f;
+        return f.thenCompose(v -> {
+            CompletableFuture<Void> stops = CompletableFuture.completedFuture(null);
+            for (Lvol l : stop) {
+                stops = stops.thenCompose(x -> cancelChecksum(l));
+            }
+            return stops;
+        }).thenCompose(v -> {
+            // a user that arrived while the checksums stopped (openers are refused; internal ones are not)
+            String held = holders(ls, null);
+            return held == null ? CompletableFuture.completedFuture(null) : failed(new BasaltException(Errno.EBUSY, held));
+        });
     }
 
     private void poll(List<Lvol> ls, long deadline, CompletableFuture<Void> f) {
-        String held = holders(ls);
+        String held = holders(ls, CHECKSUM_USER);
         if (held == null) {
             f.complete(null);
         } else if (System.nanoTime() >= deadline) {
@@ -368,9 +394,8 @@ public final class LvolStore {
             heir.busy = "merge of its parent " + l.alias();
         }
         Lvol writableHeir = heir != null && !heir.blob.readOnly() ? heir : null;
-        CompletableFuture<Void> f = cancelChecksum(l)
-                .thenCompose(v -> cancelChecksum(heir))
-                .thenCompose(v -> waitForUsers(List.of(l)))
+        List<Lvol> stop = heir == null ? List.of(l) : List.of(l, heir);
+        CompletableFuture<Void> f = waitForUsers(List.of(l), stop)
                 .thenCompose(v -> quiesced(writableHeir, () -> blobstore.delete(l.blob, l.clearMethod)));
         return f.handle((v, t) -> {
             if (heir != null) {
@@ -527,13 +552,13 @@ public final class LvolStore {
         idle(l);
         ChecksumTask task = new ChecksumTask();
         l.checksum = task;
-        l.addUser("snapshot checksum");
+        l.addUser(CHECKSUM_USER);
         checksumFailures.remove(l.blob.id());
         long generation = l.blob.dataGeneration();
         blobstore.checksum(l.blob, () -> task.cancelled)
                 .thenCompose(sum -> blobstore.storeChecksum(l.blob, generation, sum))
                 .whenComplete((v, t) -> {
-                    l.removeUser("snapshot checksum");
+                    l.removeUser(CHECKSUM_USER);
                     l.checksum = null;
                     if (t != null) {
                         String why = task.cancelled ? "it was stopped" : cause(t).getMessage();
@@ -633,11 +658,7 @@ public final class LvolStore {
         for (Lvol l : all) {
             l.refuseOpens("lvol store " + name + " is being deleted");
         }
-        CompletableFuture<Void> stops = CompletableFuture.completedFuture(null);
-        for (Lvol l : all) {
-            stops = stops.thenCompose(v -> cancelChecksum(l));
-        }
-        return stops.thenCompose(v -> waitForUsers(all)).thenCompose(v -> blobstore.destroy()).handle((v, t) -> {
+        return waitForUsers(all, all).thenCompose(v -> blobstore.destroy()).handle((v, t) -> {
             if (t != null) {
                 busy = null;
                 for (Lvol l : all) {

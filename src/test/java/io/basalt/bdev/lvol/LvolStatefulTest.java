@@ -38,11 +38,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * store is compared with {@link LvolModel}: the volumes, their sizes, flags, parents, allocated
  * clusters, free clusters, and the data of the volumes the step touched.
  *
- * <p>The default (two chains of 120 steps) takes seconds; {@code -Dbasalt.lvol.soak.steps=N}
- * (scripts/lvol-soak.sh) runs thousands of steps per chain.
+ * <p>The default (three chains of 1000 steps, with restarts) takes seconds on two cores;
+ * {@code -Dbasalt.lvol.soak.steps=N} (scripts/lvol-soak.sh) runs longer chains.
  */
 class LvolStatefulTest {
-    private static final int STEPS = Integer.getInteger("basalt.lvol.soak.steps", 120);
+    private static final int STEPS = Integer.getInteger("basalt.lvol.soak.steps", 1000);
     private static final int BS = 4096;
     private static final long CS = 64 * 1024;
     private static final int CB = (int) (CS / BS);
@@ -55,7 +55,7 @@ class LvolStatefulTest {
      * Shrinking is off: every run drives real reactors, so shrinking would take minutes, and the
      * failure report already lists each step with the seed that reproduces it.
      */
-    @Property(tries = 2, shrinking = ShrinkingMode.OFF)
+    @Property(tries = 3, shrinking = ShrinkingMode.OFF)
     void storeAlwaysMatchesTheModel(@ForAll("chains") ActionChain<Harness> chain) {
         chain.run();
         System.out.println("LvolStatefulTest: " + chain.transformations().size() + " steps");
@@ -526,7 +526,27 @@ class LvolStatefulTest {
                 model.decouple(v);
             }
             settle(ps);
+            if (!inflate && v.thin && allOwned(v)) {
+                // A write alongside may have allocated the last missing cluster before the decouple
+                // committed: then the store rightly found the volume full and made it thick. Both
+                // orders are correct; the store's choice is only legal because the model is full now.
+                Lvol l = lvol(v);
+                try {
+                    v.thin = kit.on(() -> l.blob().thin());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
             touched.add(v.name);
+        }
+
+        private static boolean allOwned(LvolModel.Vol v) {
+            for (int k = 0; k < v.clusters; k++) {
+                if (!v.owned[k]) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         void setParent(Random r) {

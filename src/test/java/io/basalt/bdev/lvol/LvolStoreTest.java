@@ -194,6 +194,42 @@ class LvolStoreTest {
         assertThat(kit.fx.bdevs.lookup("lvs/snap")).isNull();
     }
 
+    @Test
+    void deleteRefusedWhileOpenLeavesARunningChecksumAloneAndOneThatSucceedsStopsIt() throws Exception {
+        Lvol v = kit.create(s, "vol", 32, false);
+        kit.write(v, 0, BdevClient.pattern(MIB, 5));
+        Lvol snap = kit.snapshot(v, "snap");
+        var holder = kit.on(() -> kit.fx.bdevs.open("lvs/snap", false, BdevEventHandler.IGNORE, "NBD export disk7"));
+        try {
+            // The delete is issued before the computation reads its first cluster and waits for the
+            // descriptor in vain: it fails naming the holder, and the checksum is not a casualty.
+            assertThatThrownBy(() -> kit.md(() -> {
+                s.registerChecksum(snap);
+                return s.delete(snap);
+            })).satisfies(t -> assertThat(errno(t)).isEqualTo(Errno.EBUSY))
+                    .hasMessageContaining("lvol lvs/snap is in use: open by 1 bdev descriptor(s) (NBD export disk7)")
+                    .hasMessageNotContaining("snapshot checksum");
+            long sum = waitChecksum(snap);
+            MemorySegment all = kit.read(snap, 0, 32 * MIB / 512);
+            assertThat(sum).isEqualTo(new io.basalt.blob.Crc64().update(all, 0, all.byteSize()).value());
+            assertThat(kit.fx.bdevs.lookup("lvs/snap")).isSameAs(snap);
+        } finally {
+            kit.on(() -> {
+                holder.close();
+                return null;
+            });
+        }
+        // Nobody holds it now: a delete issued while the checksum runs stops the computation and succeeds.
+        kit.md(() -> {
+            s.registerChecksum(snap);
+            assertThat(snap.checksum).isNotNull();
+            return s.delete(snap);
+        });
+        assertThat(kit.fx.bdevs.lookup("lvs/snap")).isNull();
+        assertThat(kit.on(() -> v.blob().parent())).isNull();
+        assertThat(kit.read(v, 0, 8).mismatch(BdevClient.pattern(4096, 5))).isEqualTo(-1);
+    }
+
     private long waitChecksum(Lvol l) throws Exception {
         for (int i = 0; i < 3000; i++) {
             try {
