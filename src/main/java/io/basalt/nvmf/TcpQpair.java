@@ -1,5 +1,6 @@
 package io.basalt.nvmf;
 
+import io.basalt.runtime.ByteBufs;
 import io.basalt.bdev.BdevIo;
 import io.basalt.bdev.IoCallback;
 import io.basalt.nvme.ConnectData;
@@ -590,7 +591,7 @@ final class TcpQpair extends ChannelInboundHandlerAdapter implements PduDecoder.
             ByteBuf out = ctx.alloc().directBuffer(Pdu.dataOffset(Pdu.DATA_HLEN, hdgst, hpda) + n + Pdu.DIGEST_SIZE);
             PduWriter.dataHeader(out, Pdu.C2H_DATA, flags, r.sqe.cid, 0, off, n, hdgst, ddgst, hpda, digest);
             src.limit(off + n).position(off);
-            out.writeBytes(src);
+            ByteBufs.write(out, src);
             if (ddgst) {
                 src.position(off);
                 PduWriter.dataDigest(out, src, digest);

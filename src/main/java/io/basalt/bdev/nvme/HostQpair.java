@@ -1,5 +1,6 @@
 package io.basalt.bdev.nvme;
 
+import io.basalt.runtime.ByteBufs;
 import io.basalt.nvme.ConnectData;
 import io.basalt.nvme.Cqe;
 import io.basalt.nvme.Opcodes;
@@ -340,7 +341,7 @@ final class HostQpair extends ChannelInboundHandlerAdapter implements PduDecoder
                     digest);
             ByteBuffer src = s.data;
             src.limit(s.dataOff + off + n).position(s.dataOff + off);
-            out.writeBytes(src);
+            ByteBufs.write(out, src);
             if (ddgst) {
                 src.position(s.dataOff + off);
                 PduWriter.dataDigest(out, src, digest);

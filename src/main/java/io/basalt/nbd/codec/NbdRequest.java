@@ -1,5 +1,6 @@
 package io.basalt.nbd.codec;
 
+import io.basalt.runtime.ByteBufs;
 import io.basalt.runtime.BufferPool;
 import io.basalt.runtime.DmaBuffer;
 import io.netty.buffer.ByteBuf;
@@ -133,7 +134,7 @@ public class NbdRequest {
             int n = (int) Math.min(left, bufferBytes(i));
             var src = buffers[i].nio();
             src.limit(n);
-            out.writeBytes(src);
+            ByteBufs.write(out, src);
             left -= n;
         }
     }

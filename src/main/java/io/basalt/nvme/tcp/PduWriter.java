@@ -1,5 +1,6 @@
 package io.basalt.nvme.tcp;
 
+import io.basalt.runtime.ByteBufs;
 import io.basalt.nvme.Cqe;
 import io.basalt.nvme.Sqe;
 import io.netty.buffer.ByteBuf;
@@ -106,7 +107,7 @@ public final class PduWriter {
         if (datal > 0) {
             out.writeZero(pdo - (out.writerIndex() - start));
             int p = inCapsule.position();
-            out.writeBytes(inCapsule);
+            ByteBufs.write(out, inCapsule);
             inCapsule.position(p);
             if (ddgst) {
                 dataDigest(out, inCapsule, d);
