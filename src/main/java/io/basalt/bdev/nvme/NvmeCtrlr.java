@@ -54,6 +54,9 @@ import java.util.concurrent.TimeUnit;
 final class NvmeCtrlr implements HostQpair.Listener {
     private static final System.Logger LOG = System.getLogger(NvmeCtrlr.class.getName());
     static final int ADMIN_DEPTH = 32;
+    /** System property: the bound on one connect attempt (admin queue to namespace scan), in ms. */
+    static final String SETUP_TIMEOUT_PROPERTY = "basalt.nvme.setupTimeoutMs";
+    static final long DEFAULT_SETUP_TIMEOUT_MS = 10_000;
     static final int IO_DEPTH = 128;
 
     enum State {
@@ -168,9 +171,50 @@ final class NvmeCtrlr implements HostQpair.Listener {
                 opts.hostId(), opts.hdgst(), opts.ddgst(), qid, depth, cntlid, kato);
     }
 
-    /** Admin queue, enable, identify, features, AER, keep alive, I/O queues, namespace scan. */
+    /**
+     * Connects everything within a bound: a target that accepts the connection and then stops
+     * answering (hung, or a proxy that stopped forwarding) would otherwise hold the attach, or the
+     * reconnect, forever, and with it the controller-loss timeout that should end it. At the bound
+     * the attempt is abandoned: its queues are closed (their outstanding commands fail, so the
+     * abandoned steps end) and a new generation makes late completions close themselves.
+     */
     private CompletableFuture<Map<Integer, NsInfo>> connectAll() {
         int gen = ++connectGeneration;
+        long bound = setupTimeoutMs();
+        CompletableFuture<Map<Integer, NsInfo>> result = new CompletableFuture<>();
+        ScheduledFuture<?> timer = app.schedule(() -> {
+            if (!result.isDone() && gen == connectGeneration) {
+                connectGeneration++;
+                result.completeExceptionally(new BasaltException(Errno.ETIMEDOUT, "controller " + name + " at "
+                        + opts.traddr() + ":" + opts.port() + " did not finish connecting within " + bound + " ms"));
+                closeAll();
+            }
+        }, bound, TimeUnit.MILLISECONDS);
+        connectSteps(gen).whenCompleteAsync((v, t) -> {
+            timer.cancel(false);
+            // After the bound the result is already failed and the attempt's queues closed.
+            if (t != null) {
+                result.completeExceptionally(t);
+            } else {
+                result.complete(v);
+            }
+        }, onApp);
+        return result;
+    }
+
+    /** The setup bound: basalt.nvme.setupTimeoutMs (10 s), never past the controller-loss deadline (at least 1 s). */
+    private long setupTimeoutMs() {
+        long ms = Long.getLong(SETUP_TIMEOUT_PROPERTY, DEFAULT_SETUP_TIMEOUT_MS);
+        int loss = opts.ctrlrLossTimeoutSec();
+        if (lossStart != 0 && loss > 0) {
+            long left = TimeUnit.NANOSECONDS.toMillis(lossStart + TimeUnit.SECONDS.toNanos(loss) - System.nanoTime());
+            ms = Math.min(ms, Math.max(1000, left));
+        }
+        return ms;
+    }
+
+    /** Admin queue, enable, identify, features, AER, keep alive, I/O queues, namespace scan. */
+    private CompletableFuture<Map<Integer, NsInfo>> connectSteps(int gen) {
         return HostQpair.connect(app, params(0, ADMIN_DEPTH, ConnectData.CNTLID_DYNAMIC, opts.keepAliveMs()), this, 8192)
                 .thenComposeAsync(a -> {
                     if (gen != connectGeneration || state == State.DELETING) {
@@ -216,7 +260,12 @@ final class NvmeCtrlr implements HostQpair.Listener {
                     armKeepAlive(admin);
                     return connectIoQueues(gen);
                 }, onApp)
-                .thenComposeAsync(v -> scan(), onApp);
+                .thenComposeAsync(v -> {
+                    if (gen != connectGeneration) {
+                        throw new BasaltException(Errno.ECANCELED, "connect superseded");
+                    }
+                    return scan();
+                }, onApp);
     }
 
     private int ioDepth = IO_DEPTH;
@@ -238,6 +287,9 @@ final class NvmeCtrlr implements HostQpair.Listener {
             }
             if (t != null) {
                 throw t instanceof RuntimeException re ? re : new BasaltException(Errno.ECONNREFUSED, t.toString());
+            }
+            if (gen != connectGeneration) {
+                throw new BasaltException(Errno.ECANCELED, "connect superseded");
             }
             return null;
         }, onApp);

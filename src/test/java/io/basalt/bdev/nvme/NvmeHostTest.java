@@ -8,11 +8,13 @@ import io.basalt.nvmf.NvmfTarget;
 import io.basalt.nvmf.TransportOptions;
 import io.basalt.testing.BdevClient;
 import io.basalt.testing.ReactorFixture;
+import io.basalt.testing.StallingProxy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.util.List;
 import java.util.UUID;
@@ -68,7 +70,11 @@ class NvmeHostTest {
     }
 
     List<String> attach(String name, boolean digests, int loss, int delay, int fail) throws Exception {
-        NvmeCtrlr.Options o = new NvmeCtrlr.Options("IPv4", "127.0.0.1", port, NQN,
+        return attach(name, port, digests, loss, delay, fail);
+    }
+
+    List<String> attach(String name, int toPort, boolean digests, int loss, int delay, int fail) throws Exception {
+        NvmeCtrlr.Options o = new NvmeCtrlr.Options("IPv4", "127.0.0.1", toPort, NQN,
                 "nqn.2014-08.org.nvmexpress:uuid:" + UUID.randomUUID(), UUID.randomUUID(), digests, digests, loss, delay,
                 fail, 10000);
         return fx.onAsync(0, () -> nvme.attach(name, o));
@@ -207,6 +213,71 @@ class NvmeHostTest {
             assertThat(BdevClient.await(pending).status()).isEqualTo(IoStatus.SUCCESS);
             assertThat(r.mismatch(w)).isEqualTo(-1);
             assertThat(state("Nvme0")).isEqualTo(NvmeCtrlr.State.ENABLED);
+        }
+    }
+
+    /** What the host sends on a new queue before its first command: ICReq, then the Connect capsule. */
+    static final long ICREQ_AND_CONNECT = 2;
+
+    @Test
+    void anAttachToATargetThatStopsAnsweringAfterConnectFailsWithinTheSetupBound() throws Exception {
+        System.setProperty(NvmeCtrlr.SETUP_TIMEOUT_PROPERTY, "1500");
+        try (StallingProxy proxy = new StallingProxy(new InetSocketAddress("127.0.0.1", port))) {
+            proxy.stallAfter(ICREQ_AND_CONNECT);
+            long t0 = System.nanoTime();
+            assertThatThrownBy(() -> attach("Nvme0", proxy.port(), false, 0, 0, 0))
+                    .hasMessageContaining("did not finish connecting within 1500 ms");
+            assertThat(System.nanoTime() - t0).as("failed, not hung").isLessThan(30_000_000_000L);
+            assertThat(fx.on(0, () -> nvme.controllersJson(null))).isEmpty();
+            assertThat(fx.bdevs.lookup("Nvme0n1")).isNull();
+            // Nothing of the failed attach is left: the same name attaches directly afterwards.
+            assertThat(attach("Nvme0", false, 0, 0, 0)).containsExactly("Nvme0n1");
+        } finally {
+            System.clearProperty(NvmeCtrlr.SETUP_TIMEOUT_PROPERTY);
+        }
+    }
+
+    @Test
+    void reconnectsToATargetThatStopsAnsweringEndAtTheControllerLossTimeout() throws Exception {
+        System.setProperty(NvmeCtrlr.SETUP_TIMEOUT_PROPERTY, "1000");
+        try (StallingProxy proxy = new StallingProxy(new InetSocketAddress("127.0.0.1", port))) {
+            attach("Nvme0", proxy.port(), false, 4, 1, 0);
+            BdevClient c = BdevClient.open(fx, 1, "Nvme0n1", true);
+            // The target comes back as one that accepts Connect and then answers nothing: every
+            // reconnect stalls in its setup, and must still end so the loss timeout can act.
+            proxy.stallAfter(ICREQ_AND_CONNECT);
+            proxy.dropConnections();
+            ReactorFixture.await(c.removed);
+            waitFor(() -> fx.on(0, () -> nvme.controllersJson(null).isEmpty()));
+            assertThat(fx.bdevs.lookup("Nvme0n1")).isNull();
+        } finally {
+            System.clearProperty(NvmeCtrlr.SETUP_TIMEOUT_PROPERTY);
+        }
+    }
+
+    @Test
+    void aStalledReconnectIsAbandonedAndTheNextOneRecovers() throws Exception {
+        System.setProperty(NvmeCtrlr.SETUP_TIMEOUT_PROPERTY, "1000");
+        try (StallingProxy proxy = new StallingProxy(new InetSocketAddress("127.0.0.1", port))) {
+            attach("Nvme0", proxy.port(), false, -1, 1, 0);
+            try (BdevClient c = BdevClient.open(fx, 1, "Nvme0n1", true)) {
+                MemorySegment w = BdevClient.pattern(2 * BS, 21);
+                BdevClient.await(c.write(w, 64, 2));
+                proxy.stallAfter(ICREQ_AND_CONNECT);
+                proxy.dropConnections();
+                waitFor(() -> state("Nvme0") != NvmeCtrlr.State.ENABLED);
+                MemorySegment r = BdevClient.buffer(2 * BS);
+                CompletableFuture<BdevClient.Result> pending = c.read(r, 64, 2);
+                // At least one attempt stalls past its bound and is abandoned.
+                Thread.sleep(2500);
+                assertThat(pending).isNotDone();
+                proxy.stallAfter(-1);
+                assertThat(BdevClient.await(pending).status()).isEqualTo(IoStatus.SUCCESS);
+                assertThat(r.mismatch(w)).isEqualTo(-1);
+                assertThat(state("Nvme0")).isEqualTo(NvmeCtrlr.State.ENABLED);
+            }
+        } finally {
+            System.clearProperty(NvmeCtrlr.SETUP_TIMEOUT_PROPERTY);
         }
     }
 
