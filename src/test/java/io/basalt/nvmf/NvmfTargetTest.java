@@ -14,6 +14,7 @@ import io.basalt.nvme.Sqe;
 import io.basalt.nvme.Status;
 import io.basalt.nvme.Wire;
 import io.basalt.nvme.tcp.Pdu;
+import io.basalt.nvme.tcp.PduWriter;
 import io.basalt.testing.ReactorFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -319,6 +320,37 @@ class NvmfTargetTest {
         }
     }
 
+    @Test
+    void aDataDigestMismatchEndsTheConnectionAndWritesNothing() throws Exception {
+        byte[] before = pattern(8 * BS, 40);
+        try (NvmeTcpWire a = admin(false, true); NvmeTcpWire q = ioQueue(a, 1, false, true)) {
+            assertThat(q.io(Opcodes.IO_WRITE, 1, 50, 8, BS, before, true).status()).isZero();
+            // The same write with other data, in the capsule, its data digest one bit off.
+            Sqe s = new Sqe();
+            s.opcode = Opcodes.IO_WRITE;
+            s.nsid = 1;
+            s.cdw10 = 50;
+            s.cdw12 = 7;
+            s.cid = q.nextCid();
+            s.flags |= Sqe.FLAGS_PSDT_SGL;
+            s.sglId = Sqe.SGL_ID_IN_CAPSULE;
+            s.sglLength = 8 * BS;
+            var b = io.netty.buffer.Unpooled.buffer();
+            PduWriter.capsuleCmd(b, s, java.nio.ByteBuffer.wrap(pattern(8 * BS, 41)), false, true, 0,
+                    new io.basalt.nvme.tcp.Digest());
+            byte[] pdu = new byte[b.readableBytes()];
+            b.readBytes(pdu);
+            pdu[pdu.length - 1] ^= 1;
+            q.sendRaw(pdu);
+            assertThat(q.closedByPeer()).as("the connection ends").isTrue();
+        }
+        try (NvmeTcpWire a = admin(false, true); NvmeTcpWire q = ioQueue(a, 1, false, true)) {
+            NvmeTcpWire.Completion r = q.io(Opcodes.IO_READ, 1, 50, 8, BS, null, false);
+            assertThat(r.status()).isZero();
+            assertThat(r.data()).as("the rejected data was not written").isEqualTo(before);
+        }
+    }
+
     private static int aerCommand(NvmeTcpWire a) throws IOException {
         Sqe s = new Sqe();
         s.opcode = Opcodes.ADMIN_ASYNC_EVENT_REQUEST;
@@ -376,6 +408,33 @@ class NvmfTargetTest {
             assertThat(changedList(a)).containsExactly(2);
             assertThat(NamespaceList.decode(a.identify(2, 0).data())).containsExactly(1);
             assertThat(fx.bdevs.lookup("m1")).isNull();
+        }
+    }
+
+    @Test
+    void aNamespaceResizeRaisesTheEventAndIdentifyShowsTheNewSize() throws Exception {
+        io.basalt.bdev.nullbdev.NullModule nulls = new io.basalt.bdev.nullbdev.NullModule(fx.bdevs);
+        fx.bdevs.addModule(nulls);
+        fx.on(0, () -> nulls.create("g0", null, BS, 1000, BS));
+        int nsid = fx.onAsync(0, () -> target.addNamespace(NQN, "g0", 0, null, null, null));
+        try (NvmeTcpWire a = admin(false, false); NvmeTcpWire q = ioQueue(a, 1, false, false)) {
+            assertThat(IdentifyNamespace.decode(a.identify(0, nsid).data()).nsze()).isEqualTo(1000);
+            assertThat(q.io(Opcodes.IO_READ, nsid, 1500, 1, BS, null, false).status() & 0x7FF)
+                    .as("past the end").isEqualTo(Status.LBA_OUT_OF_RANGE & 0x7FF);
+            assertThat(a.admin(Opcodes.ADMIN_SET_FEATURES, 0, Features.ASYNC_EVENT_CONFIGURATION,
+                    Features.AEC_NAMESPACE_ATTRIBUTE, 0).status()).isZero();
+            int aer = aerCommand(a);
+            fx.on(0, () -> {
+                nulls.resize("g0", 3000);
+                return null;
+            });
+            NvmeTcpWire.Completion ev = a.await(aer);
+            assertThat(ev.status()).isZero();
+            assertThat(Features.aerInfo(ev.cqe().dw0)).isEqualTo(Features.AER_NOTICE_NS_ATTRIBUTE_CHANGED);
+            assertThat(changedList(a)).containsExactly(nsid);
+            IdentifyNamespace ns = IdentifyNamespace.decode(a.identify(0, nsid).data());
+            assertThat(ns.nsze()).isEqualTo(3000);
+            assertThat(q.io(Opcodes.IO_READ, nsid, 2999, 1, BS, null, false).status()).isZero();
         }
     }
 

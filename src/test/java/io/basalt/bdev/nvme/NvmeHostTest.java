@@ -3,6 +3,7 @@ package io.basalt.bdev.nvme;
 import io.basalt.bdev.BdevEvent;
 import io.basalt.bdev.IoStatus;
 import io.basalt.bdev.malloc.MallocModule;
+import io.basalt.bdev.nullbdev.NullModule;
 import io.basalt.nvmf.ListenAddress;
 import io.basalt.nvmf.NvmfTarget;
 import io.basalt.nvmf.TransportOptions;
@@ -278,6 +279,30 @@ class NvmeHostTest {
             }
         } finally {
             System.clearProperty(NvmeCtrlr.SETUP_TIMEOUT_PROPERTY);
+        }
+    }
+
+    @Test
+    void aNamespaceThatGrowsOnTheTargetGrowsTheHostBdev() throws Exception {
+        NullModule nulls = new NullModule(fx.bdevs);
+        fx.bdevs.addModule(nulls);
+        fx.on(0, () -> nulls.create("g0", UUID.randomUUID(), BS, 1024, BS));
+        fx.onAsync(0, () -> target.addNamespace(NQN, "g0", 2, null, null, null));
+        attach("Nvme0", false, -1, 1, 0);
+        assertThat(fx.bdevs.require("Nvme0n2").numBlocks()).isEqualTo(1024);
+        try (BdevClient c = BdevClient.open(fx, 1, "Nvme0n2", true)) {
+            MemorySegment r = BdevClient.buffer(BS);
+            assertThat(BdevClient.await(c.read(r, 2000, 1)).status()).as("past the end").isNotEqualTo(IoStatus.SUCCESS);
+            // The target's bdev grows: the controller raises Namespace Attribute Changed, the host
+            // identifies the namespace again and resizes its bdev, whose opener is told.
+            fx.on(0, () -> {
+                nulls.resize("g0", 4096);
+                return null;
+            });
+            waitFor(() -> fx.bdevs.require("Nvme0n2").numBlocks() == 4096);
+            waitFor(() -> c.events.contains(BdevEvent.RESIZE));
+            assertThat(BdevClient.await(c.read(r, 4095, 1)).status()).isEqualTo(IoStatus.SUCCESS);
+            assertThat(fx.bdevs.lookup("Nvme0n2")).as("the same bdev").isNotNull();
         }
     }
 
