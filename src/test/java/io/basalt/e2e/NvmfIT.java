@@ -124,6 +124,22 @@ class NvmfIT {
                 NvmeTcpWire.Completion r = w.io(Opcodes.IO_READ, 1, 0, 1, 512, null, false);
                 assertThat(r.status()).as("I/O on the admin queue is not an admin command").isNotZero();
             }
+            // The host taken off the allow-list is refused from then on.
+            ok(t.cli("nvmf_subsystem_remove_host", NQN, "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"));
+            assertThat(t.rpc("nvmf_get_subsystems", "{\"nqn\":\"" + NQN + "\"}").get(0).get("hosts")).isEmpty();
+            try (NvmeTcpWire w = new NvmeTcpWire(port)) {
+                w.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555";
+                w.initialize(false, false);
+                assertThat(w.connect(NQN, 0, 31, 0xFFFF, 0, true).status()).isNotZero();
+            }
+            // Removing the subsystem's listener: it is gone from the listing and saved configuration.
+            ok(t.cli("nvmf_subsystem_remove_listener", NQN, "-t", "tcp", "-a", "127.0.0.1", "-s", Integer.toString(port)));
+            assertThat(t.rpc("nvmf_get_subsystems", "{\"nqn\":\"" + NQN + "\"}").get(0).get("listen_addresses")).isEmpty();
+            assertThat(t.rpcError("nvmf_subsystem_remove_listener", "{\"nqn\":\"" + NQN + "\",\"listen_address\":"
+                    + "{\"trtype\":\"tcp\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"" + port + "\"}}").code()).isNotZero();
+            TargetProcess.Cli again = t.cli("save_config");
+            ok(again);
+            assertThat(again.stdout()).doesNotContain("nvmf_subsystem_add_host");
         }
         Files.deleteIfExists(config);
     }

@@ -230,6 +230,51 @@ class LvolStoreTest {
         assertThat(kit.read(v, 0, 8).mismatch(BdevClient.pattern(4096, 5))).isEqualTo(-1);
     }
 
+    @Test
+    void aStoredChecksumIsDroppedWhenADecoupleOrAMergeChangesTheSnapshotsData() throws Exception {
+        Lvol v = kit.create(s, "vol", 4, true);
+        kit.write(v, 0, BdevClient.pattern(MIB, 11));
+        Lvol snap1 = kit.snapshot(v, "snap1");
+        kit.write(v, MIB / 512, BdevClient.pattern(MIB, 12));
+        // snap2's parent is snap1; snap2 itself holds only what was written after snap1.
+        Lvol snap2 = kit.snapshot(v, "snap2");
+        kit.on(() -> {
+            s.registerChecksum(snap2);
+            return null;
+        });
+        long before = waitChecksum(snap2);
+        kit.md(() -> s.copyParent(snap2, false));
+        assertThat(storedChecksum(snap2)).as("decouple copied clusters into the snapshot").isNull();
+        kit.on(() -> {
+            s.registerChecksum(snap2);
+            return null;
+        });
+        long after = waitChecksum(snap2);
+        assertThat(after).isNotEqualTo(before);
+        MemorySegment all = kit.read(snap2, 0, 2 * MIB / 512);
+        assertThat(after).isEqualTo(new io.basalt.blob.Crc64().update(all, 0, all.byteSize()).value());
+
+        // snap3 is snap2's only clone: deleting snap2 merges it into snap3, whose checksum goes.
+        kit.write(v, 2 * MIB / 512, BdevClient.pattern(MIB, 13));
+        Lvol snap3 = kit.snapshot(v, "snap3");
+        kit.on(() -> {
+            s.registerChecksum(snap3);
+            return null;
+        });
+        waitChecksum(snap3);
+        assertThat(storedChecksum(snap3)).isNotNull();
+        kit.md(() -> s.delete(snap2));
+        assertThat(storedChecksum(snap3)).as("snap2 merged into snap3").isNull();
+        assertThat(storedChecksum(snap1)).isNull();
+    }
+
+    private String storedChecksum(Lvol l) throws Exception {
+        return kit.on(() -> {
+            var x = LvolRpc.lvolJson(l).get("xattrs").get(Blobstore.CHECKSUM_XATTR);
+            return x == null ? null : x.asText();
+        });
+    }
+
     private long waitChecksum(Lvol l) throws Exception {
         for (int i = 0; i < 3000; i++) {
             try {
