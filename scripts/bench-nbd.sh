@@ -91,7 +91,9 @@ for server in $SERVERS; do
       done
       ;;
     qemu-nbd)
-      truncate -s "${SIZE_MB}M" "$W/disk.img"
+      # Written in full: over a sparse file qemu-nbd answers every read with an OFFSET_HOLE chunk
+      # (12 bytes, no payload), which is not the 4 KiB read the other servers send.
+      head -c "${SIZE_MB}M" /dev/urandom >"$W/disk.img"
       for wire in $WIRES; do
         if [ "$wire" = unix ]; then
           qemu-nbd -f raw -t --shared=8 -k "$W/qemu.sock" "$W/disk.img" & PIDS+=($!)
