@@ -17,14 +17,25 @@ class ReactorGroupTest {
     void forEachVisitsEveryReactorInOrderOnItsThreadThenCompletesOnTheCaller() throws Exception {
         try (ReactorGroup g = ReactorGroup.start(3)) {
             List<String> visits = new ArrayList<>();
-            // From a non-reactor thread: done runs on reactor 0.
-            Reactor where = await(g.forEach(r -> {
+            // From a non-reactor thread: done runs on reactor 0. (Observed inside done itself: a
+            // thenApply attached afterwards runs on this thread when the future is already complete.)
+            CompletableFuture<Reactor> where = new CompletableFuture<>();
+            g.forEach(r -> {
                 synchronized (visits) {
                     visits.add(r.id() + "@" + Thread.currentThread().getName());
                 }
-            }).thenApply(v -> Reactor.current()));
+            }, () -> where.complete(Reactor.current()));
+            assertThat(await(where)).isSameAs(g.app());
             assertThat(visits).containsExactly("0@reactor_0", "1@reactor_1", "2@reactor_2");
-            assertThat(where).isSameAs(g.app());
+            // The future form completes on reactor 0 too: a stage attached before it can complete.
+            CompletableFuture<Void> gate = new CompletableFuture<>();
+            CompletableFuture<Reactor> futureWhere = g.forEach(r -> {
+                if (r.id() == 0) {
+                    gate.join();
+                }
+            }).thenApply(v -> Reactor.current());
+            gate.complete(null);
+            assertThat(await(futureWhere)).isSameAs(g.app());
 
             // From reactor 2: done runs on reactor 2.
             CompletableFuture<Reactor> origin = new CompletableFuture<>();
